@@ -1,0 +1,111 @@
+//! Every state change as it travels on the event log. Tables are projections of these.
+
+use serde::{Deserialize, Serialize};
+
+use crate::broadcast::{BroadcastContent, LifecycleAction};
+use crate::message::{Mailbox, MessageBody};
+use crate::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
+
+/// One message for one mailbox. A send to n mailboxes is n deliveries, each keyed by its
+/// own mailbox, so each lands in the partition that owns that mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delivery {
+    pub mailbox: Mailbox,
+    /// Unique per delivered message within the mailbox: `k:<from_uid>:<msgkey>` when the
+    /// sender gave a msgkey (so the same key twice delivers once), else the ingest request id.
+    pub dedupe_key: String,
+    /// Unix microseconds at which ingest accepted the send.
+    pub create_time_us: i64,
+    pub body: MessageBody,
+}
+
+impl Delivery {
+    /// The dedupe key for a send: the sender's msgkey when given, else the request's own id.
+    pub fn dedupe_key_for(from_uid: Uid, msgkey: &str, request_id: &str) -> String {
+        if msgkey.is_empty() {
+            format!("r:{request_id}")
+        } else {
+            format!("k:{from_uid}:{msgkey}")
+        }
+    }
+}
+
+/// What happens to one private mailbox; keyed by [`Mailbox::log_key`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum MailboxEvent {
+    Delivered(Delivery),
+    /// Every message (private or public) up to this id reads as read.
+    ReadUpTo {
+        mailbox: Mailbox,
+        up_to: MsgId,
+    },
+    /// The owner deleted one private message.
+    MessageDeleted {
+        mailbox: Mailbox,
+        msg_id: MsgId,
+    },
+    /// The owner deleted a broadcast from their view; others still see it.
+    BroadcastHidden {
+        mailbox: Mailbox,
+        broadcast_id: BroadcastId,
+    },
+}
+
+impl MailboxEvent {
+    pub fn mailbox(&self) -> Mailbox {
+        match self {
+            MailboxEvent::Delivered(delivery) => delivery.mailbox,
+            MailboxEvent::ReadUpTo { mailbox, .. }
+            | MailboxEvent::MessageDeleted { mailbox, .. }
+            | MailboxEvent::BroadcastHidden { mailbox, .. } => *mailbox,
+        }
+    }
+}
+
+/// An operator's change to an app's public mailbox; keyed by [`broadcast_log_key`], so all
+/// of one app's changes are applied in the order they were accepted.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BroadcastEvent {
+    pub app_id: AppId,
+    /// Unix microseconds at which ingest accepted the change.
+    pub at_us: i64,
+    pub change: BroadcastChange,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BroadcastChange {
+    Created {
+        broadcast_id: BroadcastId,
+        content: BroadcastContent,
+    },
+    /// `version` is the version this modification creates, so a replayed one is recognised.
+    Modified {
+        broadcast_id: BroadcastId,
+        version: i32,
+        content: BroadcastContent,
+    },
+    Lifecycle {
+        broadcast_id: BroadcastId,
+        action: LifecycleAction,
+    },
+    /// The whole whitelist of pre-publication testers.
+    WhitelistReplaced { uids: Vec<Uid> },
+}
+
+/// The event-log key of an app's public-mailbox changes.
+pub fn broadcast_log_key(app_id: AppId) -> String {
+    format!("b:{app_id}")
+}
+
+/// A signal to online clients that there is something to pull. Not a message: it is never
+/// stored in a mailbox.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum NotifySignal {
+    /// New messages in one mailbox, up to `latest_msg_id`.
+    Mailbox {
+        mailbox: Mailbox,
+        latest_msg_id: MsgId,
+    },
+    /// The app's public mailbox reached `seq`.
+    Public { app_id: AppId, seq: PublicSeq },
+}

@@ -1,0 +1,472 @@
+//! An app's public mailbox: its visible broadcasts and whitelist, and what a viewer sees.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+
+use crate::broadcast::{Broadcast, BroadcastState, IllegalTransition};
+use crate::client::Viewer;
+use crate::event::{BroadcastChange, BroadcastEvent};
+use crate::sync::{MailboxEntry, Source};
+use crate::{AppId, BroadcastId, PublicSeq, Uid};
+
+/// The app's pre-publication testers, each with the position at which they joined.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Whitelist {
+    pub members: BTreeMap<Uid, PublicSeq>,
+}
+
+impl Whitelist {
+    pub fn uids(&self) -> Vec<Uid> {
+        self.members.keys().copied().collect()
+    }
+}
+
+/// The per-app state that the broadcast projection folds besides the broadcasts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PublicState {
+    pub last_seq: PublicSeq,
+    pub whitelist: Whitelist,
+}
+
+/// What applying one broadcast event changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastEffect {
+    /// The broadcast as it is after the event, when the event touched one.
+    pub broadcast: Option<Broadcast>,
+    pub state: PublicState,
+}
+
+/// Why a broadcast event changes nothing. The projector logs these and goes on: they come
+/// from a redelivered event or from two operators racing on one broadcast.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejection {
+    #[error("broadcast {0} does not exist")]
+    Missing(BroadcastId),
+    #[error("broadcast {0} exists already")]
+    Exists(BroadcastId),
+    #[error("modification to version {got} does not follow version {current}")]
+    StaleVersion { current: i32, got: i32 },
+    #[error(transparent)]
+    Illegal(#[from] IllegalTransition),
+}
+
+/// Folds one broadcast event into the public mailbox. Applying the same event twice is
+/// rejected the second time, so redelivery changes nothing.
+pub fn apply_broadcast_event(
+    current: Option<&Broadcast>,
+    state: &PublicState,
+    event: &BroadcastEvent,
+) -> Result<BroadcastEffect, Rejection> {
+    let next_seq = state.last_seq + 1;
+    match &event.change {
+        BroadcastChange::Created {
+            broadcast_id,
+            content,
+        } => match current {
+            Some(_) => Err(Rejection::Exists(*broadcast_id)),
+            None => Ok(BroadcastEffect {
+                broadcast: Some(Broadcast::draft(
+                    event.app_id,
+                    *broadcast_id,
+                    content.clone(),
+                    event.at_us,
+                )),
+                state: state.clone(),
+            }),
+        },
+        BroadcastChange::Modified {
+            broadcast_id,
+            version,
+            content,
+        } => {
+            let current = current.ok_or(Rejection::Missing(*broadcast_id))?;
+            if *version != current.version + 1 {
+                return Err(Rejection::StaleVersion {
+                    current: current.version,
+                    got: *version,
+                });
+            }
+            Ok(BroadcastEffect {
+                broadcast: Some(current.modified(content.clone(), event.at_us)?),
+                state: state.clone(),
+            })
+        }
+        BroadcastChange::Lifecycle {
+            broadcast_id,
+            action,
+        } => {
+            let current = current.ok_or(Rejection::Missing(*broadcast_id))?;
+            let (broadcast, used_seq) = current.transitioned(*action, event.at_us, next_seq)?;
+            let last_seq = if used_seq { next_seq } else { state.last_seq };
+            Ok(BroadcastEffect {
+                broadcast: Some(broadcast),
+                state: PublicState {
+                    last_seq,
+                    whitelist: state.whitelist.clone(),
+                },
+            })
+        }
+        BroadcastChange::WhitelistReplaced { uids } => {
+            let members: BTreeMap<Uid, PublicSeq> = uids
+                .iter()
+                .map(|uid| {
+                    (
+                        *uid,
+                        state
+                            .whitelist
+                            .members
+                            .get(uid)
+                            .copied()
+                            .unwrap_or(next_seq),
+                    )
+                })
+                .collect();
+            let joined = members.values().any(|seq| *seq == next_seq);
+            Ok(BroadcastEffect {
+                broadcast: None,
+                state: PublicState {
+                    last_seq: if joined { next_seq } else { state.last_seq },
+                    whitelist: Whitelist { members },
+                },
+            })
+        }
+    }
+}
+
+/// What pull workers cache of one app: the broadcasts someone can see, and the whitelist.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PublicMailbox {
+    pub app_id: AppId,
+    broadcasts: Vec<Broadcast>,
+    whitelist: Whitelist,
+    seq: PublicSeq,
+}
+
+impl PublicMailbox {
+    /// Keeps only visible broadcasts. The mailbox's position is the largest position that
+    /// what it holds carries, never a counter read apart from them: a cursor advanced to it
+    /// can then never step over an entry this snapshot lacks (invariant 5).
+    pub fn new(app_id: AppId, broadcasts: Vec<Broadcast>, whitelist: Whitelist) -> Self {
+        let mut broadcasts: Vec<Broadcast> = broadcasts
+            .into_iter()
+            .filter(|b| b.state.is_visible() && b.msg_id.is_some())
+            .collect();
+        broadcasts.sort_by_key(|b| (b.msg_id, b.broadcast_id));
+        let seq = broadcasts
+            .iter()
+            .flat_map(|b| [b.prepublished_seq, b.published_seq])
+            .flatten()
+            .chain(whitelist.members.values().copied())
+            .max()
+            .unwrap_or(0);
+        Self {
+            app_id,
+            broadcasts,
+            whitelist,
+            seq,
+        }
+    }
+
+    pub fn seq(&self) -> PublicSeq {
+        self.seq
+    }
+
+    pub fn broadcasts(&self) -> &[Broadcast] {
+        &self.broadcasts
+    }
+
+    /// The position from which `viewer` can see `broadcast`, if they can see it now.
+    pub fn visible_at(
+        &self,
+        broadcast: &Broadcast,
+        viewer: &Viewer,
+        now_s: i64,
+    ) -> Option<PublicSeq> {
+        if now_s >= broadcast.content.expire_at_s || !broadcast.content.audience.admits(viewer) {
+            return None;
+        }
+        let as_tester = broadcast
+            .prepublished_seq
+            .zip(self.whitelist.members.get(&viewer.uid))
+            .map(|(prepublished, joined)| prepublished.max(*joined));
+        match broadcast.state {
+            BroadcastState::Published => match (as_tester, broadcast.published_seq) {
+                (Some(tester), Some(public)) => Some(tester.min(public)),
+                (tester, public) => tester.or(public),
+            },
+            BroadcastState::PrePublished => as_tester,
+            _ => None,
+        }
+    }
+
+    /// What an incremental sync may deliver: entries that became visible to `viewer` after
+    /// `after_seq`, in position order, each with its position.
+    pub fn sync_candidates(
+        &self,
+        viewer: &Viewer,
+        hidden: &BTreeSet<BroadcastId>,
+        after_seq: PublicSeq,
+        now_s: i64,
+    ) -> Vec<(PublicSeq, MailboxEntry)> {
+        let mut candidates: Vec<(PublicSeq, MailboxEntry)> = self
+            .broadcasts
+            .iter()
+            .filter(|b| !hidden.contains(&b.broadcast_id))
+            .filter_map(|b| {
+                let seq = self.visible_at(b, viewer, now_s)?;
+                (seq > after_seq).then(|| (seq, self.entry(b, viewer.uid)))
+            })
+            .collect();
+        candidates.sort_by_key(|(seq, entry)| (*seq, entry.msg_id));
+        candidates
+    }
+
+    /// Every entry `viewer` can see now, in `msg_id` order (for history pages).
+    pub fn visible_entries(
+        &self,
+        viewer: &Viewer,
+        hidden: &BTreeSet<BroadcastId>,
+        now_s: i64,
+    ) -> Vec<MailboxEntry> {
+        self.broadcasts
+            .iter()
+            .filter(|b| {
+                !hidden.contains(&b.broadcast_id) && self.visible_at(b, viewer, now_s).is_some()
+            })
+            .map(|b| self.entry(b, viewer.uid))
+            .collect()
+    }
+
+    /// The visible broadcast with this `msg_id` for `viewer`, if any.
+    pub fn find_visible(&self, viewer: &Viewer, msg_id: i64, now_s: i64) -> Option<&Broadcast> {
+        self.broadcasts
+            .iter()
+            .find(|b| b.msg_id == Some(msg_id) && self.visible_at(b, viewer, now_s).is_some())
+    }
+
+    fn entry(&self, broadcast: &Broadcast, uid: Uid) -> MailboxEntry {
+        let msg_id = broadcast.msg_id.unwrap_or_default();
+        let content = &broadcast.content;
+        MailboxEntry {
+            msg_id,
+            source: Source::Public,
+            from_uid: 0,
+            to_uid: uid,
+            contacter: 0,
+            create_time: msg_id,
+            expire: content.expire_at_s,
+            is_read: false,
+            category: content.category,
+            kind: content.kind,
+            priority: content.priority,
+            business_type: content.business_type,
+            app_id: self.app_id,
+            msgkey: String::new(),
+            content: content.content.clone(),
+            broadcast_id: Some(broadcast.broadcast_id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::broadcast::{BroadcastContent, LifecycleAction};
+    use crate::client::ClientVersion;
+
+    fn event(change: BroadcastChange, at_us: i64) -> BroadcastEvent {
+        BroadcastEvent {
+            app_id: 1,
+            at_us,
+            change,
+        }
+    }
+
+    fn viewer(uid: Uid) -> Viewer {
+        Viewer {
+            uid,
+            guest: false,
+            version: ClientVersion::default(),
+        }
+    }
+
+    /// Folds events the way the projector does, ignoring rejections.
+    fn fold(events: &[BroadcastEvent]) -> (BTreeMap<BroadcastId, Broadcast>, PublicState) {
+        let mut broadcasts = BTreeMap::new();
+        let mut state = PublicState::default();
+        for event in events {
+            let id = match &event.change {
+                BroadcastChange::Created { broadcast_id, .. }
+                | BroadcastChange::Modified { broadcast_id, .. }
+                | BroadcastChange::Lifecycle { broadcast_id, .. } => Some(*broadcast_id),
+                BroadcastChange::WhitelistReplaced { .. } => None,
+            };
+            if let Ok(effect) =
+                apply_broadcast_event(id.and_then(|id| broadcasts.get(&id)), &state, event)
+            {
+                if let Some(b) = effect.broadcast {
+                    broadcasts.insert(b.broadcast_id, b);
+                }
+                state = effect.state;
+            }
+        }
+        (broadcasts, state)
+    }
+
+    fn snapshot(events: &[BroadcastEvent]) -> PublicMailbox {
+        let (broadcasts, state) = fold(events);
+        PublicMailbox::new(1, broadcasts.into_values().collect(), state.whitelist)
+    }
+
+    fn content() -> BroadcastContent {
+        BroadcastContent {
+            content: "hi".into(),
+            expire_at_s: 1_000,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn prepublished_is_for_testers_then_published_for_all_without_redelivery() {
+        let mut events = vec![
+            event(BroadcastChange::WhitelistReplaced { uids: vec![7] }, 1),
+            event(
+                BroadcastChange::Created {
+                    broadcast_id: 5,
+                    content: content(),
+                },
+                2,
+            ),
+            event(
+                BroadcastChange::Lifecycle {
+                    broadcast_id: 5,
+                    action: LifecycleAction::PrePublish,
+                },
+                3,
+            ),
+        ];
+        let pre = snapshot(&events);
+        assert_eq!(
+            pre.sync_candidates(&viewer(7), &BTreeSet::new(), 0, 0)
+                .len(),
+            1
+        );
+        assert!(
+            pre.sync_candidates(&viewer(8), &BTreeSet::new(), 0, 0)
+                .is_empty()
+        );
+        let tester_cursor = pre.seq();
+
+        events.push(event(
+            BroadcastChange::Lifecycle {
+                broadcast_id: 5,
+                action: LifecycleAction::Publish,
+            },
+            4,
+        ));
+        let published = snapshot(&events);
+        assert!(
+            published
+                .sync_candidates(&viewer(7), &BTreeSet::new(), tester_cursor, 0)
+                .is_empty()
+        );
+        assert_eq!(
+            published
+                .sync_candidates(&viewer(8), &BTreeSet::new(), tester_cursor, 0)
+                .len(),
+            1
+        );
+        assert!(
+            published
+                .sync_candidates(&viewer(8), &BTreeSet::new(), 0, 1_000)
+                .is_empty(),
+            "expired"
+        );
+        assert!(
+            published
+                .sync_candidates(&viewer(8), &BTreeSet::from([5]), 0, 0)
+                .is_empty(),
+            "hidden"
+        );
+
+        events.push(event(
+            BroadcastChange::Lifecycle {
+                broadcast_id: 5,
+                action: LifecycleAction::Stop,
+            },
+            5,
+        ));
+        assert!(snapshot(&events).broadcasts().is_empty());
+    }
+
+    #[test]
+    fn tester_who_joins_after_prepublication_still_gets_it() {
+        let events = vec![
+            event(
+                BroadcastChange::Created {
+                    broadcast_id: 5,
+                    content: content(),
+                },
+                1,
+            ),
+            event(
+                BroadcastChange::Lifecycle {
+                    broadcast_id: 5,
+                    action: LifecycleAction::PrePublish,
+                },
+                2,
+            ),
+        ];
+        let before = snapshot(&events);
+        let cursor = before.seq();
+        let mut events = events;
+        events.push(event(
+            BroadcastChange::WhitelistReplaced { uids: vec![9] },
+            3,
+        ));
+        let after = snapshot(&events);
+        assert_eq!(
+            after
+                .sync_candidates(&viewer(9), &BTreeSet::new(), cursor, 0)
+                .len(),
+            1
+        );
+    }
+
+    #[test]
+    fn redelivered_events_change_nothing() {
+        let created = event(
+            BroadcastChange::Created {
+                broadcast_id: 5,
+                content: content(),
+            },
+            1,
+        );
+        let publish = event(
+            BroadcastChange::Lifecycle {
+                broadcast_id: 5,
+                action: LifecycleAction::Publish,
+            },
+            2,
+        );
+        let modify = event(
+            BroadcastChange::Modified {
+                broadcast_id: 5,
+                version: 2,
+                content: content(),
+            },
+            3,
+        );
+        let once = fold(&[created.clone(), publish.clone(), modify.clone()]);
+        let twice = fold(&[
+            created.clone(),
+            created,
+            publish.clone(),
+            publish,
+            modify.clone(),
+            modify,
+        ]);
+        assert_eq!(once, twice);
+    }
+}

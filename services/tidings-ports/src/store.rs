@@ -1,0 +1,143 @@
+//! The store port: private mailbox timelines and the public mailbox.
+
+use std::collections::BTreeSet;
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use tidings_domain::broadcast::Broadcast;
+use tidings_domain::message::{Mailbox, StoredMessage};
+use tidings_domain::public::{PublicMailbox, PublicState};
+use tidings_domain::{AppId, BroadcastId, MsgId};
+
+/// A mailbox's bookkeeping besides its messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct MailboxState {
+    /// The largest `msg_id` ever inserted (deleted messages included): the base of the
+    /// next stamp.
+    pub head: Option<MsgId>,
+    /// Everything up to this `msg_id` reads as read.
+    pub read_up_to: MsgId,
+    /// Broadcasts the owner deleted from their view.
+    pub hidden_broadcasts: BTreeSet<BroadcastId>,
+}
+
+/// One change to one private mailbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailboxChange {
+    /// Stores the message under its dedupe key and raises the head to its `msg_id`.
+    Insert(StoredMessage),
+    /// Raises the read mark (never lowers it).
+    MarkReadUpTo { mailbox: Mailbox, up_to: MsgId },
+    /// Removes a message from reads for good; its dedupe key stays, so a replayed delivery
+    /// does not bring it back.
+    Delete { mailbox: Mailbox, msg_id: MsgId },
+    /// Hides a broadcast from this mailbox's pulls.
+    HideBroadcast {
+        mailbox: Mailbox,
+        broadcast_id: BroadcastId,
+    },
+}
+
+impl MailboxChange {
+    pub fn mailbox(&self) -> Mailbox {
+        match self {
+            MailboxChange::Insert(message) => message.mailbox,
+            MailboxChange::MarkReadUpTo { mailbox, .. }
+            | MailboxChange::Delete { mailbox, .. }
+            | MailboxChange::HideBroadcast { mailbox, .. } => *mailbox,
+        }
+    }
+}
+
+/// Which `msg_id`s a mailbox read covers; bounds are exclusive.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MsgRange {
+    pub after: Option<MsgId>,
+    pub before: Option<MsgId>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Order {
+    Ascending,
+    Descending,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// The engine can't be reached or timed out; the same call may succeed later.
+    #[error("store unavailable: {0}")]
+    Unavailable(String),
+    /// What the store holds can't be read back.
+    #[error("store corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    pub fn is_retriable(&self) -> bool {
+        matches!(self, StoreError::Unavailable(_))
+    }
+}
+
+/// Where projections live.
+///
+/// Contract, checked by [`crate::conformance`]:
+/// - **Durability.** A write returns `Ok` only once it survives a crash of the process or
+///   the engine.
+/// - **Idempotency.** Every write can be repeated with the same arguments and changes
+///   nothing the second time, so the projector may retry and replay.
+/// - **Atomic per mailbox.** The changes of one call that touch one mailbox become visible
+///   together or not at all (an insert's row, dedupe key and head move as one), and a reader
+///   never sees a message while a smaller `msg_id` of the same call is missing (invariant 3).
+///   Changes to different mailboxes need not be atomic with each other.
+/// - **Atomic per app** for [`Store::apply_public_change`]: the broadcast and the app's
+///   public state change together.
+/// - The public mailbox is read on the pull path only by [`Store::load_public_mailboxes`],
+///   which the pull workers' cache refresh calls (invariant 6).
+#[async_trait]
+pub trait Store: Send + Sync + Debug {
+    async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError>;
+
+    /// The `msg_id` that the delivery with this dedupe key got in this mailbox, if any.
+    async fn find_delivery(
+        &self,
+        mailbox: Mailbox,
+        dedupe_key: &str,
+    ) -> Result<Option<MsgId>, StoreError>;
+
+    /// Applies changes in order; see the trait's contract.
+    async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError>;
+
+    /// Up to `limit` undeleted messages of the mailbox within `range`, in `order`.
+    async fn read_mailbox(
+        &self,
+        mailbox: Mailbox,
+        range: MsgRange,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    /// The app's public state (position and whitelist); the default for an app never seen.
+    async fn public_state(&self, app_id: AppId) -> Result<PublicState, StoreError>;
+
+    /// A broadcast in any state, deleted ones included.
+    async fn broadcast(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+    ) -> Result<Option<Broadcast>, StoreError>;
+
+    /// Every broadcast of the app in any state, by id.
+    async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, StoreError>;
+
+    /// Stores the broadcast (when given) and the app's public state, atomically.
+    async fn apply_public_change(
+        &self,
+        app_id: AppId,
+        broadcast: Option<&Broadcast>,
+        state: &PublicState,
+    ) -> Result<(), StoreError>;
+
+    /// Every app's public mailbox as [`PublicMailbox::new`] builds it.
+    async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError>;
+}
