@@ -6,6 +6,7 @@ use crate::client::{Platform, Viewer};
 use crate::{AppId, BroadcastId, FieldError, MsgId, PublicSeq};
 
 /// Who may see a broadcast. Empty `platforms` means every platform.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Audience {
     #[serde(default)]
@@ -26,21 +27,12 @@ impl Audience {
         if self.logged_in_only && viewer.guest {
             return false;
         }
-        if !self.platforms.is_empty()
-            && !viewer
-                .version
-                .platform
-                .is_some_and(|p| self.platforms.contains(&p))
-        {
+        if !self.platforms.is_empty() && !viewer.version.platform.is_some_and(|p| self.platforms.contains(&p)) {
             return false;
         }
         let level = viewer.version.core_level;
-        let above_min = self
-            .min_core_level
-            .is_none_or(|min| level.is_some_and(|l| l >= min));
-        let below_max = self
-            .max_core_level
-            .is_none_or(|max| level.is_some_and(|l| l <= max));
+        let above_min = self.min_core_level.is_none_or(|min| level.is_some_and(|l| l >= min));
+        let below_max = self.max_core_level.is_none_or(|max| level.is_some_and(|l| l <= max));
         above_min && below_max
     }
 
@@ -48,16 +40,14 @@ impl Audience {
         if let (Some(min), Some(max)) = (self.min_core_level, self.max_core_level)
             && min > max
         {
-            return Err(FieldError::new(
-                "audience.min_core_level",
-                format!("{min} is above max_core_level {max}"),
-            ));
+            return Err(FieldError::new("audience.min_core_level", format!("{min} is above max_core_level {max}")));
         }
         Ok(())
     }
 }
 
 /// What an operator edits: the message fields of a broadcast, its expiry and audience.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BroadcastContent {
     pub category: i32,
@@ -89,6 +79,7 @@ impl BroadcastContent {
 
 /// The lifecycle: draft → pre-published (whitelist only) → published → stopped | recalled;
 /// delete removes it from any state.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum BroadcastState {
@@ -114,21 +105,16 @@ impl BroadcastState {
 
     /// Whether the broadcast is in the public mailbox at all (for someone).
     pub fn is_visible(&self) -> bool {
-        matches!(
-            self,
-            BroadcastState::PrePublished | BroadcastState::Published
-        )
+        matches!(self, BroadcastState::PrePublished | BroadcastState::Published)
     }
 
     fn is_modifiable(&self) -> bool {
-        matches!(
-            self,
-            BroadcastState::Draft | BroadcastState::PrePublished | BroadcastState::Published
-        )
+        matches!(self, BroadcastState::Draft | BroadcastState::PrePublished | BroadcastState::Published)
     }
 }
 
 /// An operator's lifecycle command.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum LifecycleAction {
@@ -158,9 +144,7 @@ impl LifecycleAction {
             (LifecycleAction::Publish, Draft | PrePublished) => Some(Published),
             (LifecycleAction::Stop, PrePublished | Published) => Some(Stopped),
             (LifecycleAction::Recall, PrePublished | Published) => Some(Recalled),
-            (LifecycleAction::Delete, Draft | PrePublished | Published | Stopped | Recalled) => {
-                Some(Deleted)
-            }
+            (LifecycleAction::Delete, Draft | PrePublished | Published | Stopped | Recalled) => Some(Deleted),
             _ => None,
         }
     }
@@ -175,12 +159,16 @@ pub struct IllegalTransition {
 }
 
 /// A broadcast as the public mailbox holds it.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Broadcast {
     pub app_id: AppId,
     pub broadcast_id: BroadcastId,
-    /// Starts at 1; every modification adds one. The identity (id, msg_id) never changes.
+    /// The content version: starts at 1; every modification adds one. The identity
+    /// (id, msg_id) never changes.
     pub version: i32,
+    /// Starts at 1; every applied change (modification or lifecycle) adds one.
+    pub revision: i32,
     pub state: BroadcastState,
     pub content: BroadcastContent,
     /// Its place in merged timelines: the time it first became visible, in microseconds.
@@ -194,16 +182,12 @@ pub struct Broadcast {
 }
 
 impl Broadcast {
-    pub fn draft(
-        app_id: AppId,
-        broadcast_id: BroadcastId,
-        content: BroadcastContent,
-        at_us: i64,
-    ) -> Self {
+    pub fn draft(app_id: AppId, broadcast_id: BroadcastId, content: BroadcastContent, at_us: i64) -> Self {
         Self {
             app_id,
             broadcast_id,
             version: 1,
+            revision: 1,
             state: BroadcastState::Draft,
             content,
             msg_id: None,
@@ -215,20 +199,14 @@ impl Broadcast {
     }
 
     /// Replaces the content, keeping identity and visibility positions.
-    pub fn modified(
-        &self,
-        content: BroadcastContent,
-        at_us: i64,
-    ) -> Result<Self, IllegalTransition> {
+    pub fn modified(&self, content: BroadcastContent, at_us: i64) -> Result<Self, IllegalTransition> {
         if !self.state.is_modifiable() {
-            return Err(IllegalTransition {
-                action: "modify",
-                from: self.state.as_str(),
-            });
+            return Err(IllegalTransition { action: "modify", from: self.state.as_str() });
         }
         Ok(Self {
             content,
             version: self.version + 1,
+            revision: self.revision + 1,
             updated_at_us: at_us,
             ..self.clone()
         })
@@ -242,19 +220,11 @@ impl Broadcast {
         at_us: i64,
         next_seq: PublicSeq,
     ) -> Result<(Self, bool), IllegalTransition> {
-        let state = action.target(self.state).ok_or(IllegalTransition {
-            action: action.as_str(),
-            from: self.state.as_str(),
-        })?;
-        let mut next = Self {
-            state,
-            updated_at_us: at_us,
-            ..self.clone()
-        };
-        let widens = matches!(
-            state,
-            BroadcastState::PrePublished | BroadcastState::Published
-        );
+        let state = action
+            .target(self.state)
+            .ok_or(IllegalTransition { action: action.as_str(), from: self.state.as_str() })?;
+        let mut next = Self { state, revision: self.revision + 1, updated_at_us: at_us, ..self.clone() };
+        let widens = matches!(state, BroadcastState::PrePublished | BroadcastState::Published);
         if widens {
             next.msg_id.get_or_insert(at_us);
             match state {
@@ -272,38 +242,18 @@ mod tests {
     use crate::client::ClientVersion;
 
     fn content() -> BroadcastContent {
-        BroadcastContent {
-            content: "hello".into(),
-            expire_at_s: 2_000,
-            ..Default::default()
-        }
+        BroadcastContent { content: "hello".into(), expire_at_s: 2_000, ..Default::default() }
     }
 
     #[test]
     fn full_lifecycle_assigns_identity_once() {
         let draft = Broadcast::draft(1, 7, content(), 10);
-        let (pre, used) = draft
-            .transitioned(LifecycleAction::PrePublish, 20, 1)
-            .unwrap();
+        let (pre, used) = draft.transitioned(LifecycleAction::PrePublish, 20, 1).unwrap();
         assert!(used);
-        assert_eq!(
-            (pre.state, pre.msg_id, pre.prepublished_seq),
-            (BroadcastState::PrePublished, Some(20), Some(1))
-        );
+        assert_eq!((pre.state, pre.msg_id, pre.prepublished_seq), (BroadcastState::PrePublished, Some(20), Some(1)));
         let (published, _) = pre.transitioned(LifecycleAction::Publish, 30, 2).unwrap();
-        assert_eq!(
-            (published.msg_id, published.published_seq),
-            (Some(20), Some(2))
-        );
-        let modified = published
-            .modified(
-                BroadcastContent {
-                    content: "v2".into(),
-                    ..content()
-                },
-                35,
-            )
-            .unwrap();
+        assert_eq!((published.msg_id, published.published_seq), (Some(20), Some(2)));
+        let modified = published.modified(BroadcastContent { content: "v2".into(), ..content() }, 35).unwrap();
         assert_eq!((modified.version, modified.msg_id), (2, Some(20)));
         let (stopped, used) = modified.transitioned(LifecycleAction::Stop, 40, 3).unwrap();
         assert!(!used);
@@ -313,16 +263,10 @@ mod tests {
     #[test]
     fn illegal_transitions_are_named() {
         let draft = Broadcast::draft(1, 7, content(), 10);
-        let error = draft
-            .transitioned(LifecycleAction::Stop, 20, 1)
-            .unwrap_err();
+        let error = draft.transitioned(LifecycleAction::Stop, 20, 1).unwrap_err();
         assert_eq!(error.to_string(), "cannot stop a broadcast that is draft");
         let (deleted, _) = draft.transitioned(LifecycleAction::Delete, 20, 1).unwrap();
-        assert!(
-            deleted
-                .transitioned(LifecycleAction::Publish, 30, 1)
-                .is_err()
-        );
+        assert!(deleted.transitioned(LifecycleAction::Publish, 30, 1).is_err());
         assert!(deleted.modified(content(), 30).is_err());
         let (recalled, _) = draft
             .transitioned(LifecycleAction::Publish, 20, 1)
@@ -330,11 +274,7 @@ mod tests {
             .0
             .transitioned(LifecycleAction::Recall, 30, 2)
             .unwrap();
-        assert!(
-            recalled
-                .transitioned(LifecycleAction::Publish, 40, 3)
-                .is_err()
-        );
+        assert!(recalled.transitioned(LifecycleAction::Publish, 40, 3).is_err());
     }
 
     #[test]
@@ -342,11 +282,7 @@ mod tests {
         let viewer = |platform: Option<Platform>, core_level: Option<i64>, guest: bool| Viewer {
             uid: 1,
             guest,
-            version: ClientVersion {
-                platform,
-                app_version: None,
-                core_level,
-            },
+            version: ClientVersion { platform, app_version: None, core_level },
         };
         let audience = Audience {
             platforms: vec![Platform::Ios],
@@ -365,28 +301,12 @@ mod tests {
 
     #[test]
     fn content_validation_names_the_field() {
-        assert_eq!(
-            BroadcastContent {
-                content: String::new(),
-                ..content()
-            }
-            .validate(0)
-            .unwrap_err()
-            .field,
-            "content"
-        );
+        assert_eq!(BroadcastContent { content: String::new(), ..content() }.validate(0).unwrap_err().field, "content");
         assert_eq!(content().validate(2_000).unwrap_err().field, "expire_at");
         let inverted = BroadcastContent {
-            audience: Audience {
-                min_core_level: Some(5),
-                max_core_level: Some(4),
-                ..Default::default()
-            },
+            audience: Audience { min_core_level: Some(5), max_core_level: Some(4), ..Default::default() },
             ..content()
         };
-        assert_eq!(
-            inverted.validate(0).unwrap_err().field,
-            "audience.min_core_level"
-        );
+        assert_eq!(inverted.validate(0).unwrap_err().field, "audience.min_core_level");
     }
 }

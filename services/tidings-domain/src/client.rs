@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use crate::Uid;
 
 /// The client platform, as sent in the `platform` header or User-Agent token.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Platform {
@@ -20,14 +21,8 @@ pub enum Platform {
 }
 
 impl Platform {
-    pub const ALL: [Platform; 6] = [
-        Platform::Ios,
-        Platform::Android,
-        Platform::Win,
-        Platform::Mac,
-        Platform::Linux,
-        Platform::Web,
-    ];
+    pub const ALL: [Platform; 6] =
+        [Platform::Ios, Platform::Android, Platform::Win, Platform::Mac, Platform::Linux, Platform::Web];
 
     pub fn as_str(&self) -> &'static str {
         match self {
@@ -106,10 +101,7 @@ impl ClientVersion {
             platform: present(platform).map(str::parse).transpose()?,
             app_version: present(app_version).map(str::to_owned),
             core_level: present(core_level)
-                .map(|v| {
-                    v.parse()
-                        .map_err(|_| ClientVersionError::CoreLevel(v.to_owned()))
-                })
+                .map(|v| v.parse().map_err(|_| ClientVersionError::CoreLevel(v.to_owned())))
                 .transpose()?,
         })
     }
@@ -151,10 +143,9 @@ mod tests {
 
     #[test]
     fn parses_user_agent_tokens_among_others() {
-        let version = ClientVersion::from_user_agent(
-            "Mozilla/5.0 platform/ios app_version/8.0.25 core_level/220819 (iPhone)",
-        )
-        .unwrap();
+        let version =
+            ClientVersion::from_user_agent("Mozilla/5.0 platform/ios app_version/8.0.25 core_level/220819 (iPhone)")
+                .unwrap();
         assert_eq!(version.platform, Some(Platform::Ios));
         assert_eq!(version.app_version.as_deref(), Some("8.0.25"));
         assert_eq!(version.core_level, Some(220819));
@@ -162,10 +153,7 @@ mod tests {
 
     #[test]
     fn user_agent_without_tokens_gives_nothing() {
-        assert_eq!(
-            ClientVersion::from_user_agent("curl/8.0").unwrap(),
-            ClientVersion::default()
-        );
+        assert_eq!(ClientVersion::from_user_agent("curl/8.0").unwrap(), ClientVersion::default());
     }
 
     #[test]

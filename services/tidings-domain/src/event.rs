@@ -22,11 +22,7 @@ pub struct Delivery {
 impl Delivery {
     /// The dedupe key for a send: the sender's msgkey when given, else the request's own id.
     pub fn dedupe_key_for(from_uid: Uid, msgkey: &str, request_id: &str) -> String {
-        if msgkey.is_empty() {
-            format!("r:{request_id}")
-        } else {
-            format!("k:{from_uid}:{msgkey}")
-        }
+        if msgkey.is_empty() { format!("r:{request_id}") } else { format!("k:{from_uid}:{msgkey}") }
     }
 }
 
@@ -78,18 +74,25 @@ pub enum BroadcastChange {
         broadcast_id: BroadcastId,
         content: BroadcastContent,
     },
-    /// `version` is the version this modification creates, so a replayed one is recognised.
+    /// New content. `revision` (like the lifecycle's) is the broadcast revision this
+    /// change creates: a redelivered change, or the loser of two racing operators, finds
+    /// another revision there and changes nothing.
     Modified {
         broadcast_id: BroadcastId,
-        version: i32,
+        revision: i32,
         content: BroadcastContent,
     },
     Lifecycle {
         broadcast_id: BroadcastId,
+        revision: i32,
         action: LifecycleAction,
     },
-    /// The whole whitelist of pre-publication testers.
-    WhitelistReplaced { uids: Vec<Uid> },
+    /// The whole whitelist of pre-publication testers; `revision` is the whitelist
+    /// revision it creates.
+    WhitelistReplaced {
+        revision: i32,
+        uids: Vec<Uid>,
+    },
 }
 
 /// The event-log key of an app's public-mailbox changes.
@@ -102,10 +105,7 @@ pub fn broadcast_log_key(app_id: AppId) -> String {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum NotifySignal {
     /// New messages in one mailbox, up to `latest_msg_id`.
-    Mailbox {
-        mailbox: Mailbox,
-        latest_msg_id: MsgId,
-    },
+    Mailbox { mailbox: Mailbox, latest_msg_id: MsgId },
     /// The app's public mailbox reached `seq`.
     Public { app_id: AppId, seq: PublicSeq },
 }

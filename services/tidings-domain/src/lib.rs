@@ -17,6 +17,7 @@ pub mod event;
 pub mod message;
 pub mod public;
 pub mod sync;
+pub mod time;
 
 /// An application (tenant) id.
 pub type AppId = i64;
@@ -40,9 +41,6 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, reason: impl Into<String>) -> Self {
-        Self {
-            field: field.into(),
-            reason: reason.into(),
-        }
+        Self { field: field.into(), reason: reason.into() }
     }
 }

@@ -97,10 +97,7 @@ mod tests {
     fn expiry_zero_means_never() {
         let body = MessageBody::default();
         assert!(!body.is_expired(i64::MAX));
-        let body = MessageBody {
-            expire_at_s: 100,
-            ..MessageBody::default()
-        };
+        let body = MessageBody { expire_at_s: 100, ..MessageBody::default() };
         assert!(!body.is_expired(99));
         assert!(body.is_expired(100));
     }

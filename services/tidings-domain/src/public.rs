@@ -27,6 +27,8 @@ impl Whitelist {
 pub struct PublicState {
     pub last_seq: PublicSeq,
     pub whitelist: Whitelist,
+    /// Starts at 0; every applied whitelist replacement adds one.
+    pub whitelist_revision: i32,
 }
 
 /// What applying one broadcast event changes.
@@ -45,14 +47,15 @@ pub enum Rejection {
     Missing(BroadcastId),
     #[error("broadcast {0} exists already")]
     Exists(BroadcastId),
-    #[error("modification to version {got} does not follow version {current}")]
-    StaleVersion { current: i32, got: i32 },
+    #[error("a change to revision {got} does not follow revision {current}")]
+    StaleRevision { current: i32, got: i32 },
     #[error(transparent)]
     Illegal(#[from] IllegalTransition),
 }
 
-/// Folds one broadcast event into the public mailbox. Applying the same event twice is
-/// rejected the second time, so redelivery changes nothing.
+/// Folds one broadcast event into the public mailbox. Every change names the revision it
+/// creates, so applying an event again (after a crash before the offset commit, or a
+/// replay) is rejected and changes nothing, and so is the loser of two racing commands.
 pub fn apply_broadcast_event(
     current: Option<&Broadcast>,
     state: &PublicState,
@@ -60,78 +63,47 @@ pub fn apply_broadcast_event(
 ) -> Result<BroadcastEffect, Rejection> {
     let next_seq = state.last_seq + 1;
     match &event.change {
-        BroadcastChange::Created {
-            broadcast_id,
-            content,
-        } => match current {
+        BroadcastChange::Created { broadcast_id, content } => match current {
             Some(_) => Err(Rejection::Exists(*broadcast_id)),
             None => Ok(BroadcastEffect {
-                broadcast: Some(Broadcast::draft(
-                    event.app_id,
-                    *broadcast_id,
-                    content.clone(),
-                    event.at_us,
-                )),
+                broadcast: Some(Broadcast::draft(event.app_id, *broadcast_id, content.clone(), event.at_us)),
                 state: state.clone(),
             }),
         },
-        BroadcastChange::Modified {
-            broadcast_id,
-            version,
-            content,
-        } => {
+        BroadcastChange::Modified { broadcast_id, revision, content } => {
             let current = current.ok_or(Rejection::Missing(*broadcast_id))?;
-            if *version != current.version + 1 {
-                return Err(Rejection::StaleVersion {
-                    current: current.version,
-                    got: *version,
-                });
-            }
+            check_revision(current.revision, *revision)?;
             Ok(BroadcastEffect {
                 broadcast: Some(current.modified(content.clone(), event.at_us)?),
                 state: state.clone(),
             })
         }
-        BroadcastChange::Lifecycle {
-            broadcast_id,
-            action,
-        } => {
+        BroadcastChange::Lifecycle { broadcast_id, revision, action } => {
             let current = current.ok_or(Rejection::Missing(*broadcast_id))?;
+            check_revision(current.revision, *revision)?;
             let (broadcast, used_seq) = current.transitioned(*action, event.at_us, next_seq)?;
             let last_seq = if used_seq { next_seq } else { state.last_seq };
-            Ok(BroadcastEffect {
-                broadcast: Some(broadcast),
-                state: PublicState {
-                    last_seq,
-                    whitelist: state.whitelist.clone(),
-                },
-            })
+            Ok(BroadcastEffect { broadcast: Some(broadcast), state: PublicState { last_seq, ..state.clone() } })
         }
-        BroadcastChange::WhitelistReplaced { uids } => {
-            let members: BTreeMap<Uid, PublicSeq> = uids
-                .iter()
-                .map(|uid| {
-                    (
-                        *uid,
-                        state
-                            .whitelist
-                            .members
-                            .get(uid)
-                            .copied()
-                            .unwrap_or(next_seq),
-                    )
-                })
-                .collect();
+        BroadcastChange::WhitelistReplaced { revision, uids } => {
+            check_revision(state.whitelist_revision, *revision)?;
+            let members: BTreeMap<Uid, PublicSeq> =
+                uids.iter().map(|uid| (*uid, state.whitelist.members.get(uid).copied().unwrap_or(next_seq))).collect();
             let joined = members.values().any(|seq| *seq == next_seq);
             Ok(BroadcastEffect {
                 broadcast: None,
                 state: PublicState {
                     last_seq: if joined { next_seq } else { state.last_seq },
                     whitelist: Whitelist { members },
+                    whitelist_revision: *revision,
                 },
             })
         }
     }
+}
+
+fn check_revision(current: i32, got: i32) -> Result<(), Rejection> {
+    if got == current + 1 { Ok(()) } else { Err(Rejection::StaleRevision { current, got }) }
 }
 
 /// What pull workers cache of one app: the broadcasts someone can see, and the whitelist.
@@ -148,10 +120,8 @@ impl PublicMailbox {
     /// what it holds carries, never a counter read apart from them: a cursor advanced to it
     /// can then never step over an entry this snapshot lacks (invariant 5).
     pub fn new(app_id: AppId, broadcasts: Vec<Broadcast>, whitelist: Whitelist) -> Self {
-        let mut broadcasts: Vec<Broadcast> = broadcasts
-            .into_iter()
-            .filter(|b| b.state.is_visible() && b.msg_id.is_some())
-            .collect();
+        let mut broadcasts: Vec<Broadcast> =
+            broadcasts.into_iter().filter(|b| b.state.is_visible() && b.msg_id.is_some()).collect();
         broadcasts.sort_by_key(|b| (b.msg_id, b.broadcast_id));
         let seq = broadcasts
             .iter()
@@ -160,12 +130,7 @@ impl PublicMailbox {
             .chain(whitelist.members.values().copied())
             .max()
             .unwrap_or(0);
-        Self {
-            app_id,
-            broadcasts,
-            whitelist,
-            seq,
-        }
+        Self { app_id, broadcasts, whitelist, seq }
     }
 
     pub fn seq(&self) -> PublicSeq {
@@ -177,12 +142,7 @@ impl PublicMailbox {
     }
 
     /// The position from which `viewer` can see `broadcast`, if they can see it now.
-    pub fn visible_at(
-        &self,
-        broadcast: &Broadcast,
-        viewer: &Viewer,
-        now_s: i64,
-    ) -> Option<PublicSeq> {
+    pub fn visible_at(&self, broadcast: &Broadcast, viewer: &Viewer, now_s: i64) -> Option<PublicSeq> {
         if now_s >= broadcast.content.expire_at_s || !broadcast.content.audience.admits(viewer) {
             return None;
         }
@@ -223,26 +183,17 @@ impl PublicMailbox {
     }
 
     /// Every entry `viewer` can see now, in `msg_id` order (for history pages).
-    pub fn visible_entries(
-        &self,
-        viewer: &Viewer,
-        hidden: &BTreeSet<BroadcastId>,
-        now_s: i64,
-    ) -> Vec<MailboxEntry> {
+    pub fn visible_entries(&self, viewer: &Viewer, hidden: &BTreeSet<BroadcastId>, now_s: i64) -> Vec<MailboxEntry> {
         self.broadcasts
             .iter()
-            .filter(|b| {
-                !hidden.contains(&b.broadcast_id) && self.visible_at(b, viewer, now_s).is_some()
-            })
+            .filter(|b| !hidden.contains(&b.broadcast_id) && self.visible_at(b, viewer, now_s).is_some())
             .map(|b| self.entry(b, viewer.uid))
             .collect()
     }
 
     /// The visible broadcast with this `msg_id` for `viewer`, if any.
     pub fn find_visible(&self, viewer: &Viewer, msg_id: i64, now_s: i64) -> Option<&Broadcast> {
-        self.broadcasts
-            .iter()
-            .find(|b| b.msg_id == Some(msg_id) && self.visible_at(b, viewer, now_s).is_some())
+        self.broadcasts.iter().find(|b| b.msg_id == Some(msg_id) && self.visible_at(b, viewer, now_s).is_some())
     }
 
     fn entry(&self, broadcast: &Broadcast, uid: Uid) -> MailboxEntry {
@@ -276,19 +227,11 @@ mod tests {
     use crate::client::ClientVersion;
 
     fn event(change: BroadcastChange, at_us: i64) -> BroadcastEvent {
-        BroadcastEvent {
-            app_id: 1,
-            at_us,
-            change,
-        }
+        BroadcastEvent { app_id: 1, at_us, change }
     }
 
     fn viewer(uid: Uid) -> Viewer {
-        Viewer {
-            uid,
-            guest: false,
-            version: ClientVersion::default(),
-        }
+        Viewer { uid, guest: false, version: ClientVersion::default() }
     }
 
     /// Folds events the way the projector does, ignoring rejections.
@@ -302,9 +245,7 @@ mod tests {
                 | BroadcastChange::Lifecycle { broadcast_id, .. } => Some(*broadcast_id),
                 BroadcastChange::WhitelistReplaced { .. } => None,
             };
-            if let Ok(effect) =
-                apply_broadcast_event(id.and_then(|id| broadcasts.get(&id)), &state, event)
-            {
+            if let Ok(effect) = apply_broadcast_event(id.and_then(|id| broadcasts.get(&id)), &state, event) {
                 if let Some(b) = effect.broadcast {
                     broadcasts.insert(b.broadcast_id, b);
                 }
@@ -320,145 +261,57 @@ mod tests {
     }
 
     fn content() -> BroadcastContent {
-        BroadcastContent {
-            content: "hi".into(),
-            expire_at_s: 1_000,
-            ..Default::default()
-        }
+        BroadcastContent { content: "hi".into(), expire_at_s: 1_000, ..Default::default() }
+    }
+
+    fn lifecycle(revision: i32, action: LifecycleAction) -> BroadcastChange {
+        BroadcastChange::Lifecycle { broadcast_id: 5, revision, action }
     }
 
     #[test]
     fn prepublished_is_for_testers_then_published_for_all_without_redelivery() {
         let mut events = vec![
-            event(BroadcastChange::WhitelistReplaced { uids: vec![7] }, 1),
-            event(
-                BroadcastChange::Created {
-                    broadcast_id: 5,
-                    content: content(),
-                },
-                2,
-            ),
-            event(
-                BroadcastChange::Lifecycle {
-                    broadcast_id: 5,
-                    action: LifecycleAction::PrePublish,
-                },
-                3,
-            ),
+            event(BroadcastChange::WhitelistReplaced { revision: 1, uids: vec![7] }, 1),
+            event(BroadcastChange::Created { broadcast_id: 5, content: content() }, 2),
+            event(lifecycle(2, LifecycleAction::PrePublish), 3),
         ];
         let pre = snapshot(&events);
-        assert_eq!(
-            pre.sync_candidates(&viewer(7), &BTreeSet::new(), 0, 0)
-                .len(),
-            1
-        );
-        assert!(
-            pre.sync_candidates(&viewer(8), &BTreeSet::new(), 0, 0)
-                .is_empty()
-        );
+        assert_eq!(pre.sync_candidates(&viewer(7), &BTreeSet::new(), 0, 0).len(), 1);
+        assert!(pre.sync_candidates(&viewer(8), &BTreeSet::new(), 0, 0).is_empty());
         let tester_cursor = pre.seq();
 
-        events.push(event(
-            BroadcastChange::Lifecycle {
-                broadcast_id: 5,
-                action: LifecycleAction::Publish,
-            },
-            4,
-        ));
+        events.push(event(lifecycle(3, LifecycleAction::Publish), 4));
         let published = snapshot(&events);
-        assert!(
-            published
-                .sync_candidates(&viewer(7), &BTreeSet::new(), tester_cursor, 0)
-                .is_empty()
-        );
-        assert_eq!(
-            published
-                .sync_candidates(&viewer(8), &BTreeSet::new(), tester_cursor, 0)
-                .len(),
-            1
-        );
-        assert!(
-            published
-                .sync_candidates(&viewer(8), &BTreeSet::new(), 0, 1_000)
-                .is_empty(),
-            "expired"
-        );
-        assert!(
-            published
-                .sync_candidates(&viewer(8), &BTreeSet::from([5]), 0, 0)
-                .is_empty(),
-            "hidden"
-        );
+        assert!(published.sync_candidates(&viewer(7), &BTreeSet::new(), tester_cursor, 0).is_empty());
+        assert_eq!(published.sync_candidates(&viewer(8), &BTreeSet::new(), tester_cursor, 0).len(), 1);
+        assert!(published.sync_candidates(&viewer(8), &BTreeSet::new(), 0, 1_000).is_empty(), "expired");
+        assert!(published.sync_candidates(&viewer(8), &BTreeSet::from([5]), 0, 0).is_empty(), "hidden");
 
-        events.push(event(
-            BroadcastChange::Lifecycle {
-                broadcast_id: 5,
-                action: LifecycleAction::Stop,
-            },
-            5,
-        ));
+        events.push(event(lifecycle(4, LifecycleAction::Stop), 5));
         assert!(snapshot(&events).broadcasts().is_empty());
     }
 
     #[test]
     fn tester_who_joins_after_prepublication_still_gets_it() {
         let events = vec![
-            event(
-                BroadcastChange::Created {
-                    broadcast_id: 5,
-                    content: content(),
-                },
-                1,
-            ),
-            event(
-                BroadcastChange::Lifecycle {
-                    broadcast_id: 5,
-                    action: LifecycleAction::PrePublish,
-                },
-                2,
-            ),
+            event(BroadcastChange::Created { broadcast_id: 5, content: content() }, 1),
+            event(lifecycle(2, LifecycleAction::PrePublish), 2),
         ];
         let before = snapshot(&events);
         let cursor = before.seq();
         let mut events = events;
-        events.push(event(
-            BroadcastChange::WhitelistReplaced { uids: vec![9] },
-            3,
-        ));
+        events.push(event(BroadcastChange::WhitelistReplaced { revision: 1, uids: vec![9] }, 3));
         let after = snapshot(&events);
-        assert_eq!(
-            after
-                .sync_candidates(&viewer(9), &BTreeSet::new(), cursor, 0)
-                .len(),
-            1
-        );
+        assert_eq!(after.sync_candidates(&viewer(9), &BTreeSet::new(), cursor, 0).len(), 1);
     }
 
     #[test]
     fn redelivered_events_change_nothing() {
-        let created = event(
-            BroadcastChange::Created {
-                broadcast_id: 5,
-                content: content(),
-            },
-            1,
-        );
-        let publish = event(
-            BroadcastChange::Lifecycle {
-                broadcast_id: 5,
-                action: LifecycleAction::Publish,
-            },
-            2,
-        );
-        let modify = event(
-            BroadcastChange::Modified {
-                broadcast_id: 5,
-                version: 2,
-                content: content(),
-            },
-            3,
-        );
-        let once = fold(&[created.clone(), publish.clone(), modify.clone()]);
+        let created = event(BroadcastChange::Created { broadcast_id: 5, content: content() }, 1);
+        let publish = event(lifecycle(2, LifecycleAction::Publish), 2);
+        let modify = event(BroadcastChange::Modified { broadcast_id: 5, revision: 3, content: content() }, 3);
+        let whitelist = event(BroadcastChange::WhitelistReplaced { revision: 1, uids: vec![1] }, 4);
+        let once = fold(&[created.clone(), publish.clone(), modify.clone(), whitelist.clone()]);
         let twice = fold(&[
             created.clone(),
             created,
@@ -466,7 +319,25 @@ mod tests {
             publish,
             modify.clone(),
             modify,
+            whitelist.clone(),
+            whitelist,
         ]);
         assert_eq!(once, twice);
+        assert_eq!((once.0[&5].version, once.0[&5].revision), (2, 3));
+    }
+
+    #[test]
+    fn a_replayed_batch_applied_to_a_later_state_changes_nothing() {
+        // Projected once, then the whole batch again (a crash before the offset commit):
+        // the stop, illegal on the draft, must not become legal on the published broadcast.
+        let events = [
+            event(BroadcastChange::Created { broadcast_id: 5, content: content() }, 1),
+            event(lifecycle(2, LifecycleAction::Stop), 2),
+            event(lifecycle(2, LifecycleAction::Publish), 3),
+        ];
+        let once = fold(&events);
+        let replayed = fold(&[&events[..], &events[..]].concat());
+        assert_eq!(once, replayed);
+        assert_eq!(once.0[&5].state, BroadcastState::Published);
     }
 }

@@ -6,6 +6,7 @@ use crate::message::StoredMessage;
 use crate::{AppId, BroadcastId, FieldError, MsgId, PublicSeq, Uid};
 
 /// Where a pulled message lives.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
@@ -14,6 +15,7 @@ pub enum Source {
 }
 
 /// One message of a pull, private or public, with every field of the seed's section 4.3.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MailboxEntry {
     pub msg_id: MsgId,
@@ -62,6 +64,10 @@ impl MailboxEntry {
         }
     }
 
+    pub fn is_expired(&self, now_s: i64) -> bool {
+        self.expire != 0 && now_s >= self.expire
+    }
+
     fn order_key(&self) -> (MsgId, Source, Option<BroadcastId>) {
         (self.msg_id, self.source, self.broadcast_id)
     }
@@ -82,12 +88,7 @@ impl SyncCursor {
 
     /// The opaque form handed to clients.
     pub fn encode(&self) -> String {
-        format!(
-            "{}.{:x}.{:x}",
-            Self::PREFIX,
-            self.private_after,
-            self.public_after
-        )
+        format!("{}.{:x}.{:x}", Self::PREFIX, self.private_after, self.public_after)
     }
 
     /// Parses what [`SyncCursor::encode`] made; an empty string is the beginning.
@@ -100,17 +101,9 @@ impl SyncCursor {
         if parts.next() != Some(Self::PREFIX) {
             return Err(invalid());
         }
-        let mut number = || {
-            parts
-                .next()
-                .and_then(|p| i64::from_str_radix(p, 16).ok())
-                .filter(|n| *n >= 0)
-                .ok_or_else(invalid)
-        };
-        let cursor = Self {
-            private_after: number()?,
-            public_after: number()?,
-        };
+        let mut number =
+            || parts.next().and_then(|p| i64::from_str_radix(p, 16).ok()).filter(|n| *n >= 0).ok_or_else(invalid);
+        let cursor = Self { private_after: number()?, public_after: number()? };
         match parts.next() {
             None => Ok(cursor),
             Some(_) => Err(invalid()),
@@ -130,7 +123,8 @@ pub struct SyncPage {
 /// Merges what is new since `cursor`.
 ///
 /// `private` holds the mailbox's messages after `cursor.private_after` in `msg_id` order,
-/// and `private_exhausted` says whether the store had none beyond them. `public` holds
+/// and `private_exhausted` says whether the store had none beyond them; expired ones are
+/// stepped over (the cursor passes them) without counting against `limit`. `public` holds
 /// [`crate::public::PublicMailbox::sync_candidates`] (in position order, all of them);
 /// `public_seq` is the snapshot's position. Each list is consumed as a prefix, so the
 /// cursor's two positions can never step over an entry that was not delivered.
@@ -141,6 +135,7 @@ pub fn merge_sync(
     public_seq: PublicSeq,
     cursor: SyncCursor,
     limit: usize,
+    now_s: i64,
 ) -> SyncPage {
     let mut private = private.into_iter().peekable();
     let mut public = public.into_iter().peekable();
@@ -156,7 +151,9 @@ pub fn merge_sync(
         if take_private {
             let entry = private.next().expect("peeked");
             next.private_after = entry.msg_id;
-            messages.push(entry);
+            if !entry.is_expired(now_s) {
+                messages.push(entry);
+            }
         } else {
             let (seq, entry) = public.next().expect("peeked");
             next.public_after = seq;
@@ -171,11 +168,7 @@ pub fn merge_sync(
     }
     let has_more = public_left || private.peek().is_some() || !private_exhausted;
     messages.sort_by_key(MailboxEntry::order_key);
-    SyncPage {
-        messages,
-        cursor: next,
-        has_more,
-    }
+    SyncPage { messages, cursor: next, has_more }
 }
 
 /// Which way a history page goes from its anchor.
@@ -212,10 +205,8 @@ pub fn merge_history(
     direction: HistoryDirection,
     limit: usize,
 ) -> HistoryPage {
-    let mut merged: Vec<MailboxEntry> = private
-        .into_iter()
-        .chain(public.into_iter().filter(|e| direction.admits(e.msg_id)))
-        .collect();
+    let mut merged: Vec<MailboxEntry> =
+        private.into_iter().chain(public.into_iter().filter(|e| direction.admits(e.msg_id))).collect();
     merged.sort_by_key(MailboxEntry::order_key);
     if matches!(direction, HistoryDirection::Before(_)) {
         merged.reverse();
@@ -223,10 +214,7 @@ pub fn merge_history(
     let has_more = merged.len() > limit;
     merged.truncate(limit);
     merged.sort_by_key(MailboxEntry::order_key);
-    HistoryPage {
-        messages: merged,
-        has_more,
-    }
+    HistoryPage { messages: merged, has_more }
 }
 
 #[cfg(test)]
@@ -247,66 +235,49 @@ mod tests {
     }
 
     fn public(msg_id: MsgId, broadcast_id: BroadcastId) -> MailboxEntry {
-        MailboxEntry {
-            source: Source::Public,
-            broadcast_id: Some(broadcast_id),
-            ..private(msg_id)
-        }
+        MailboxEntry { source: Source::Public, broadcast_id: Some(broadcast_id), ..private(msg_id) }
     }
 
     #[test]
     fn cursor_round_trips_and_rejects_junk() {
-        let cursor = SyncCursor {
-            private_after: 1_679_757_323_320_865,
-            public_after: 42,
-        };
+        let cursor = SyncCursor { private_after: 1_679_757_323_320_865, public_after: 42 };
         assert_eq!(SyncCursor::decode(&cursor.encode()).unwrap(), cursor);
         assert_eq!(SyncCursor::decode("").unwrap(), SyncCursor::default());
         for junk in ["x", "c1.zz.1", "c1.1", "c1.1.2.3", "c2.1.2"] {
-            assert_eq!(
-                SyncCursor::decode(junk).unwrap_err().field,
-                "cursor",
-                "{junk}"
-            );
+            assert_eq!(SyncCursor::decode(junk).unwrap_err().field, "cursor", "{junk}");
         }
     }
 
     #[test]
     fn late_visible_broadcast_with_small_msg_id_is_delivered() {
-        let cursor = SyncCursor {
-            private_after: 500,
-            public_after: 3,
-        };
-        let page = merge_sync(vec![], true, vec![(4, public(100, 9))], 4, cursor, 10);
+        let cursor = SyncCursor { private_after: 500, public_after: 3 };
+        let page = merge_sync(vec![], true, vec![(4, public(100, 9))], 4, cursor, 10, 0);
         assert_eq!(page.messages.len(), 1);
-        assert_eq!(
-            page.cursor,
-            SyncCursor {
-                private_after: 500,
-                public_after: 4
-            }
-        );
+        assert_eq!(page.cursor, SyncCursor { private_after: 500, public_after: 4 });
         assert!(!page.has_more);
+    }
+
+    #[test]
+    fn expired_private_messages_are_passed_over_not_counted() {
+        let expired = |msg_id| MailboxEntry { expire: 50, ..private(msg_id) };
+        let rows = vec![expired(1), expired(2), private(3)];
+        let page = merge_sync(rows, true, vec![], 0, SyncCursor::default(), 1, 60);
+        assert_eq!(page.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>(), vec![3]);
+        assert_eq!(page.cursor.private_after, 3);
+        let rows = vec![expired(1), expired(2)];
+        let page = merge_sync(rows, false, vec![], 0, SyncCursor::default(), 1, 60);
+        assert!(page.messages.is_empty() && page.has_more);
+        assert_eq!(page.cursor.private_after, 2, "the cursor moves past expired rows");
     }
 
     #[test]
     fn history_pages_backward_and_forward() {
         let private_desc = vec![private(5), private(3), private(1)];
-        let page = merge_history(
-            private_desc,
-            vec![public(4, 1), public(9, 2)],
-            HistoryDirection::Before(6),
-            3,
-        );
+        let page = merge_history(private_desc, vec![public(4, 1), public(9, 2)], HistoryDirection::Before(6), 3);
         let ids: Vec<_> = page.messages.iter().map(|m| m.msg_id).collect();
         assert_eq!(ids, vec![3, 4, 5]);
         assert!(page.has_more);
-        let page = merge_history(
-            vec![private(5)],
-            vec![public(4, 1), public(9, 2)],
-            HistoryDirection::After(4),
-            3,
-        );
+        let page = merge_history(vec![private(5)], vec![public(4, 1), public(9, 2)], HistoryDirection::After(4), 3);
         let ids: Vec<_> = page.messages.iter().map(|m| m.msg_id).collect();
         assert_eq!(ids, vec![5, 9]);
         assert!(!page.has_more);
@@ -346,7 +317,7 @@ mod tests {
                 let page_rows: Vec<_> = page_rows.into_iter().take(limit).collect();
                 let candidates: Vec<_> = public_rows.iter().filter(|(seq, ..)| *seq > cursor.public_after).map(|(seq, id, b)| (*seq, public(*id, *b))).collect();
                 let seq = public_rows.last().map(|r| r.0).unwrap_or(0);
-                merge_sync(page_rows, exhausted, candidates, seq, cursor, limit)
+                merge_sync(page_rows, exhausted, candidates, seq, cursor, limit, 0)
             };
             for step in steps {
                 match step {

@@ -8,7 +8,5 @@ pub mod conformance;
 pub mod log;
 pub mod store;
 
-pub use log::{
-    EventLog, LogError, LogRecord, OutgoingRecord, RecordPosition, Subscription, Topics,
-};
+pub use log::{EventLog, LogError, LogRecord, OutgoingRecord, RecordPosition, Subscription, Topics};
 pub use store::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};

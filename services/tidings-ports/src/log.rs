@@ -100,11 +100,7 @@ pub trait EventLog: Send + Sync + Debug {
     async fn append(&self, records: Vec<OutgoingRecord>) -> Result<(), LogError>;
 
     /// Joins consumer `group` on `topics` (created when missing).
-    async fn subscribe(
-        &self,
-        group: &str,
-        topics: &[TopicName],
-    ) -> Result<Box<dyn Subscription>, LogError>;
+    async fn subscribe(&self, group: &str, topics: &[TopicName]) -> Result<Box<dyn Subscription>, LogError>;
 }
 
 /// One member of a consumer group.
@@ -120,11 +116,7 @@ pub trait EventLog: Send + Sync + Debug {
 #[async_trait]
 pub trait Subscription: Send + Debug {
     /// Waits up to `max_wait` for records; returns at most `max_records`, maybe none.
-    async fn poll(
-        &mut self,
-        max_records: usize,
-        max_wait: Duration,
-    ) -> Result<Vec<LogRecord>, LogError>;
+    async fn poll(&mut self, max_records: usize, max_wait: Duration) -> Result<Vec<LogRecord>, LogError>;
 
     /// Commits past each given position (positions of one partition: the highest counts).
     /// Call only once the records' effects are durable.

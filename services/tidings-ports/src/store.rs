@@ -32,10 +32,7 @@ pub enum MailboxChange {
     /// does not bring it back.
     Delete { mailbox: Mailbox, msg_id: MsgId },
     /// Hides a broadcast from this mailbox's pulls.
-    HideBroadcast {
-        mailbox: Mailbox,
-        broadcast_id: BroadcastId,
-    },
+    HideBroadcast { mailbox: Mailbox, broadcast_id: BroadcastId },
 }
 
 impl MailboxChange {
@@ -99,11 +96,7 @@ pub trait Store: Send + Sync + Debug {
     async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError>;
 
     /// The `msg_id` that the delivery with this dedupe key got in this mailbox, if any.
-    async fn find_delivery(
-        &self,
-        mailbox: Mailbox,
-        dedupe_key: &str,
-    ) -> Result<Option<MsgId>, StoreError>;
+    async fn find_delivery(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<Option<MsgId>, StoreError>;
 
     /// Applies changes in order; see the trait's contract.
     async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError>;
@@ -121,11 +114,7 @@ pub trait Store: Send + Sync + Debug {
     async fn public_state(&self, app_id: AppId) -> Result<PublicState, StoreError>;
 
     /// A broadcast in any state, deleted ones included.
-    async fn broadcast(
-        &self,
-        app_id: AppId,
-        broadcast_id: BroadcastId,
-    ) -> Result<Option<Broadcast>, StoreError>;
+    async fn broadcast(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<Option<Broadcast>, StoreError>;
 
     /// Every broadcast of the app in any state, by id.
     async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, StoreError>;

@@ -1,0 +1,86 @@
+//! The embedded engines of all-in-one Tidings: [`EmbeddedLog`] (the [`EventLog`] port, in
+//! place of Kafka) and [`EmbeddedStore`] (the [`Store`] port, in place of ScyllaDB), durable
+//! on one [fjall] database in one data directory. [`EmbeddedEngines::open`] gives both.
+//!
+//! # Layout
+//!
+//! fjall is an LSM-tree key-value store: keyspaces of byte keys kept in byte order, written
+//! through one journal. A batch is atomic across keyspaces; every write here is a batch
+//! whose journal is synced (`fsync`) before the call returns `Ok`. Integers in keys are
+//! big-endian so byte order is numeric order; signed ones (`i64` ids) have their sign bit
+//! flipped (written `i64↑` below). Strings inside keys carry a big-endian `u16` length
+//! (`str`) so one can't be a prefix of another.
+//!
+//! | keyspace              | key                                      | value                            |
+//! |-----------------------|------------------------------------------|----------------------------------|
+//! | `log_topics`          | topic (raw bytes)                        | partition count, `u32`           |
+//! | `log_records`         | `str` topic, `u32` partition, `u64` offset | `u32` key length, key, payload |
+//! | `log_committed`       | `str` group, `str` topic, `u32` partition | next offset to read, `u64`      |
+//! | `store_messages`      | `i64↑` app_id, `i64↑` uid, `i64↑` msg_id | [`StoredMessage`] JSON           |
+//! | `store_deliveries`    | `i64↑` app_id, `i64↑` uid, dedupe key    | msg_id, `i64` big-endian         |
+//! | `store_mailboxes`     | `i64↑` app_id, `i64↑` uid                | head, read mark, hidden (JSON)   |
+//! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] JSON               |
+//! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] JSON             |
+//!
+//! So a partition's records are one key range in offset order, a mailbox's messages one key
+//! range in `msg_id` order (read forward or backward), an app's broadcasts one range by id.
+//! A partition's end is recovered on open from its last key.
+//!
+//! The database occupies its directory: give it one of its own (e.g. `<data-dir>/engines`)
+//! and open it once per process; fjall locks it against a second opener.
+//!
+//! [`EventLog`]: tidings_ports::EventLog
+//! [`Store`]: tidings_ports::Store
+//! [`StoredMessage`]: tidings_domain::message::StoredMessage
+//! [`Broadcast`]: tidings_domain::broadcast::Broadcast
+//! [`PublicState`]: tidings_domain::public::PublicState
+
+mod keys;
+mod log;
+mod store;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+pub use crate::log::{EmbeddedLog, EmbeddedSubscription};
+pub use crate::store::EmbeddedStore;
+
+/// Both embedded engines, on one database.
+#[derive(Debug, Clone)]
+pub struct EmbeddedEngines {
+    pub log: Arc<EmbeddedLog>,
+    pub store: Arc<EmbeddedStore>,
+}
+
+/// Why the embedded engines did not open.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum OpenError {
+    #[error("the embedded log needs at least one partition per topic")]
+    NoPartitions,
+    #[error("cannot open the embedded database in {path}: {source}")]
+    Database {
+        path: PathBuf,
+        #[source]
+        source: fjall::Error,
+    },
+}
+
+impl EmbeddedEngines {
+    /// Opens (or creates) the database in `dir` and both engines on it, recovering what was
+    /// written before. New topics get `partitions` partitions.
+    pub fn open(dir: &Path, partitions: u32) -> Result<Self, OpenError> {
+        if partitions == 0 {
+            return Err(OpenError::NoPartitions);
+        }
+        let failed = |source| OpenError::Database { path: dir.to_path_buf(), source };
+        let database = open_database(dir).map_err(failed)?;
+        let store = EmbeddedStore::with_database(database.clone(), dir).map_err(failed)?;
+        let log = EmbeddedLog::with_database(database, dir, partitions).map_err(failed)?;
+        Ok(Self { log, store: Arc::new(store) })
+    }
+}
+
+fn open_database(dir: &Path) -> fjall::Result<fjall::Database> {
+    fjall::Database::builder(dir).open()
+}

@@ -1,0 +1,393 @@
+//! The embedded store: mailboxes and the public mailbox in fjall keyspaces.
+
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use async_trait::async_trait;
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode, Readable, Snapshot};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use tidings_domain::broadcast::Broadcast;
+use tidings_domain::message::{Mailbox, StoredMessage};
+use tidings_domain::public::{PublicMailbox, PublicState};
+use tidings_domain::{AppId, BroadcastId, MsgId};
+use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tracing::debug;
+
+use crate::keys;
+
+const MESSAGES_KEYSPACE: &str = "store_messages";
+const DELIVERIES_KEYSPACE: &str = "store_deliveries";
+const MAILBOXES_KEYSPACE: &str = "store_mailboxes";
+const BROADCASTS_KEYSPACE: &str = "store_broadcasts";
+const PUBLIC_STATES_KEYSPACE: &str = "store_public_states";
+
+/// The embedded [`Store`].
+///
+/// Every write call is one atomic fjall batch across keyspaces, with the journal synced
+/// (`fsync`) before `Ok`. Reads go through a fjall snapshot, so they see a batch whole or
+/// not at all. fjall calls block, so each call runs on tokio's blocking pool.
+///
+/// [`Store::load_public_mailboxes`] scans every broadcast ever stored; the pull workers call
+/// it about once a second, which is fine for the data volumes of an all-in-one deployment.
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    inner: Arc<StoreInner>,
+}
+
+impl fmt::Debug for EmbeddedStore {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EmbeddedStore").field("path", &self.inner.path).finish_non_exhaustive()
+    }
+}
+
+struct StoreInner {
+    path: PathBuf,
+    database: Database,
+    messages: Keyspace,
+    deliveries: Keyspace,
+    mailboxes: Keyspace,
+    broadcasts: Keyspace,
+    public_states: Keyspace,
+    /// Held by each `apply_mailbox_changes` from reading the mailboxes' states to writing
+    /// them back, so two concurrent calls can't lose each other's changes.
+    mailbox_writes: Mutex<()>,
+}
+
+/// A mailbox's state as stored: [`MailboxState`] with serde.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+struct StoredMailboxState {
+    head: Option<MsgId>,
+    read_up_to: MsgId,
+    hidden_broadcasts: BTreeSet<BroadcastId>,
+}
+
+impl From<StoredMailboxState> for MailboxState {
+    fn from(state: StoredMailboxState) -> Self {
+        MailboxState { head: state.head, read_up_to: state.read_up_to, hidden_broadcasts: state.hidden_broadcasts }
+    }
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in its own fjall database in `dir`. To share one
+    /// database with the log, use [`crate::EmbeddedEngines::open`].
+    pub fn open(dir: &Path) -> Result<Arc<Self>, StoreError> {
+        let database = crate::open_database(dir).map_err(|error| store_error(&error))?;
+        Self::with_database(database, dir).map(Arc::new).map_err(|error| store_error(&error))
+    }
+
+    pub(crate) fn with_database(database: Database, dir: &Path) -> fjall::Result<Self> {
+        let keyspace = |name| database.keyspace(name, KeyspaceCreateOptions::default);
+        let inner = StoreInner {
+            path: dir.to_path_buf(),
+            messages: keyspace(MESSAGES_KEYSPACE)?,
+            deliveries: keyspace(DELIVERIES_KEYSPACE)?,
+            mailboxes: keyspace(MAILBOXES_KEYSPACE)?,
+            broadcasts: keyspace(BROADCASTS_KEYSPACE)?,
+            public_states: keyspace(PUBLIC_STATES_KEYSPACE)?,
+            database,
+            mailbox_writes: Mutex::new(()),
+        };
+        debug!(path = %dir.display(), "opened the embedded store");
+        Ok(Self { inner: Arc::new(inner) })
+    }
+
+    /// Runs `work` on the blocking pool: fjall reads and syncs may wait on the disk.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&StoreInner) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let inner = Arc::clone(&self.inner);
+        tokio::task::spawn_blocking(move || work(&inner))
+            .await
+            .map_err(|error| StoreError::Unavailable(format!("embedded store task failed: {error}")))?
+    }
+}
+
+pub(crate) fn store_error(error: &fjall::Error) -> StoreError {
+    match error {
+        fjall::Error::Io(_) | fjall::Error::Storage(fjall::LsmError::Io(_)) => {
+            StoreError::Unavailable(error.to_string())
+        }
+        fjall::Error::Locked => {
+            StoreError::Unavailable(format!("the data directory is in use by another process: {error}"))
+        }
+        // Poisoned (an fsync failed) included: retrying in this process can't help.
+        _ => StoreError::Corrupt(error.to_string()),
+    }
+}
+
+fn from_fjall(error: fjall::Error) -> StoreError {
+    store_error(&error)
+}
+
+fn encode(value: &impl Serialize) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(|error| StoreError::Corrupt(format!("cannot encode: {error}")))
+}
+
+fn decode<T: DeserializeOwned>(what: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|error| StoreError::Corrupt(format!("undecodable {what}: {error}")))
+}
+
+fn get<T: DeserializeOwned>(
+    snapshot: &Snapshot,
+    keyspace: &Keyspace,
+    what: &str,
+    key: &[u8],
+) -> Result<Option<T>, StoreError> {
+    snapshot.get(keyspace, key).map_err(from_fjall)?.map(|bytes| decode(what, &bytes)).transpose()
+}
+
+/// The writes of one `apply_mailbox_changes`, last write per key winning, readable before
+/// they are committed so later changes of the call see earlier ones.
+#[derive(Default)]
+struct PendingMailboxWrites {
+    /// `None` deletes.
+    messages: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    deliveries: BTreeMap<Vec<u8>, MsgId>,
+    states: BTreeMap<Mailbox, StoredMailboxState>,
+}
+
+impl PendingMailboxWrites {
+    fn state(
+        &mut self,
+        store: &StoreInner,
+        snapshot: &Snapshot,
+        mailbox: Mailbox,
+    ) -> Result<&mut StoredMailboxState, StoreError> {
+        Ok(match self.states.entry(mailbox) {
+            Entry::Occupied(entry) => entry.into_mut(),
+            Entry::Vacant(entry) => entry.insert(
+                get(snapshot, &store.mailboxes, "mailbox state", &keys::mailbox_key(mailbox))?.unwrap_or_default(),
+            ),
+        })
+    }
+
+    fn apply(&mut self, store: &StoreInner, snapshot: &Snapshot, change: &MailboxChange) -> Result<(), StoreError> {
+        match change {
+            MailboxChange::Insert(message) => {
+                let delivery = keys::delivery_key(message.mailbox, &message.dedupe_key);
+                let delivered = self.deliveries.contains_key(&delivery)
+                    || snapshot.contains_key(&store.deliveries, &delivery).map_err(from_fjall)?;
+                if delivered {
+                    // A repeated insert, or a delivery deleted since: nothing to do.
+                    return Ok(());
+                }
+                self.deliveries.insert(delivery, message.msg_id);
+                self.messages.insert(keys::message_key(message.mailbox, message.msg_id), Some(encode(message)?));
+                let state = self.state(store, snapshot, message.mailbox)?;
+                state.head = state.head.max(Some(message.msg_id));
+            }
+            MailboxChange::MarkReadUpTo { mailbox, up_to } => {
+                let state = self.state(store, snapshot, *mailbox)?;
+                state.read_up_to = state.read_up_to.max(*up_to);
+            }
+            MailboxChange::Delete { mailbox, msg_id } => {
+                self.messages.insert(keys::message_key(*mailbox, *msg_id), None);
+            }
+            MailboxChange::HideBroadcast { mailbox, broadcast_id } => {
+                self.state(store, snapshot, *mailbox)?.hidden_broadcasts.insert(*broadcast_id);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl StoreInner {
+    fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError> {
+        let _writing = self.mailbox_writes.lock().unwrap_or_else(PoisonError::into_inner);
+        let snapshot = self.database.snapshot();
+        let mut pending = PendingMailboxWrites::default();
+        for change in changes {
+            pending.apply(self, &snapshot, change)?;
+        }
+        drop(snapshot);
+
+        let mut batch = self.database.batch().durability(Some(PersistMode::SyncAll));
+        for (key, message) in pending.messages {
+            match message {
+                Some(message) => batch.insert(&self.messages, key, message),
+                None => batch.remove(&self.messages, key),
+            }
+        }
+        for (key, msg_id) in pending.deliveries {
+            batch.insert(&self.deliveries, key, msg_id.to_be_bytes());
+        }
+        for (mailbox, state) in pending.states {
+            batch.insert(&self.mailboxes, keys::mailbox_key(mailbox), encode(&state)?);
+        }
+        batch.commit().map_err(from_fjall)
+    }
+
+    fn read_mailbox(
+        &self,
+        mailbox: Mailbox,
+        range: MsgRange,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        // Exclusive bounds as inclusive ones; none left when a bound is at the very end.
+        let lowest = match range.after {
+            Some(after) => match after.checked_add(1) {
+                Some(lowest) => lowest,
+                None => return Ok(Vec::new()),
+            },
+            None => MsgId::MIN,
+        };
+        let highest = match range.before {
+            Some(before) => match before.checked_sub(1) {
+                Some(highest) => highest,
+                None => return Ok(Vec::new()),
+            },
+            None => MsgId::MAX,
+        };
+        if limit == 0 || lowest > highest {
+            return Ok(Vec::new());
+        }
+        let snapshot = self.database.snapshot();
+        let entries =
+            snapshot.range(&self.messages, keys::message_key(mailbox, lowest)..=keys::message_key(mailbox, highest));
+        let entries: Box<dyn Iterator<Item = fjall::Guard>> = match order {
+            Order::Ascending => Box::new(entries),
+            Order::Descending => Box::new(entries.rev()),
+        };
+        entries
+            .take(limit)
+            .map(|entry| {
+                let value = entry.value().map_err(from_fjall)?;
+                decode("message", &value)
+            })
+            .collect()
+    }
+
+    fn apply_public_change(
+        &self,
+        app_id: AppId,
+        broadcast: Option<Vec<u8>>,
+        broadcast_id: Option<BroadcastId>,
+        state: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        let mut batch = self.database.batch().durability(Some(PersistMode::SyncAll));
+        if let (Some(broadcast), Some(broadcast_id)) = (broadcast, broadcast_id) {
+            batch.insert(&self.broadcasts, keys::broadcast_key(app_id, broadcast_id), broadcast);
+        }
+        batch.insert(&self.public_states, keys::app_key(app_id), state);
+        batch.commit().map_err(from_fjall)
+    }
+
+    fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
+        let snapshot = self.database.snapshot();
+        let mut apps: BTreeMap<AppId, (Vec<Broadcast>, PublicState)> = BTreeMap::new();
+        for entry in snapshot.iter(&self.public_states) {
+            let (key, value) = entry.into_inner().map_err(from_fjall)?;
+            let app_id =
+                keys::app_of_key(&key).ok_or_else(|| StoreError::Corrupt("undecodable public state key".into()))?;
+            apps.entry(app_id).or_default().1 = decode("public state", &value)?;
+        }
+        for entry in snapshot.iter(&self.broadcasts) {
+            let (key, value) = entry.into_inner().map_err(from_fjall)?;
+            let app_id =
+                keys::app_of_key(&key).ok_or_else(|| StoreError::Corrupt("undecodable broadcast key".into()))?;
+            let broadcast: Broadcast = decode("broadcast", &value)?;
+            apps.entry(app_id).or_default().0.push(broadcast);
+        }
+        Ok(apps
+            .into_iter()
+            .map(|(app_id, (broadcasts, state))| PublicMailbox::new(app_id, broadcasts, state.whitelist))
+            .collect())
+    }
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError> {
+        self.blocking(move |store| {
+            let snapshot = store.database.snapshot();
+            let state: Option<StoredMailboxState> =
+                get(&snapshot, &store.mailboxes, "mailbox state", &keys::mailbox_key(mailbox))?;
+            Ok(state.unwrap_or_default().into())
+        })
+        .await
+    }
+
+    async fn find_delivery(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<Option<MsgId>, StoreError> {
+        let key = keys::delivery_key(mailbox, dedupe_key);
+        self.blocking(move |store| {
+            let snapshot = store.database.snapshot();
+            let Some(value) = snapshot.get(&store.deliveries, key).map_err(from_fjall)? else {
+                return Ok(None);
+            };
+            let msg_id = value.first_chunk::<8>().ok_or_else(|| StoreError::Corrupt("undecodable delivery".into()))?;
+            Ok(Some(MsgId::from_be_bytes(*msg_id)))
+        })
+        .await
+    }
+
+    async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError> {
+        if changes.is_empty() {
+            return Ok(());
+        }
+        let changes = changes.to_vec();
+        self.blocking(move |store| store.apply_mailbox_changes(&changes)).await
+    }
+
+    async fn read_mailbox(
+        &self,
+        mailbox: Mailbox,
+        range: MsgRange,
+        order: Order,
+        limit: usize,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.blocking(move |store| store.read_mailbox(mailbox, range, order, limit)).await
+    }
+
+    async fn public_state(&self, app_id: AppId) -> Result<PublicState, StoreError> {
+        self.blocking(move |store| {
+            let snapshot = store.database.snapshot();
+            let state = get(&snapshot, &store.public_states, "public state", &keys::app_key(app_id))?;
+            Ok(state.unwrap_or_default())
+        })
+        .await
+    }
+
+    async fn broadcast(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<Option<Broadcast>, StoreError> {
+        self.blocking(move |store| {
+            let snapshot = store.database.snapshot();
+            get(&snapshot, &store.broadcasts, "broadcast", &keys::broadcast_key(app_id, broadcast_id))
+        })
+        .await
+    }
+
+    async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, StoreError> {
+        self.blocking(move |store| {
+            let snapshot = store.database.snapshot();
+            snapshot
+                .prefix(&store.broadcasts, keys::app_key(app_id))
+                .map(|entry| {
+                    let value = entry.value().map_err(from_fjall)?;
+                    decode("broadcast", &value)
+                })
+                .collect()
+        })
+        .await
+    }
+
+    async fn apply_public_change(
+        &self,
+        app_id: AppId,
+        broadcast: Option<&Broadcast>,
+        state: &PublicState,
+    ) -> Result<(), StoreError> {
+        let broadcast_id = broadcast.map(|broadcast| broadcast.broadcast_id);
+        let broadcast = broadcast.map(encode).transpose()?;
+        let state = encode(state)?;
+        self.blocking(move |store| store.apply_public_change(app_id, broadcast, broadcast_id, state)).await
+    }
+
+    async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
+        self.blocking(StoreInner::load_public_mailboxes).await
+    }
+}

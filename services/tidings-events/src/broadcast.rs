@@ -1,0 +1,174 @@
+//! [`BroadcastEvent`] ⇄ `schemas/avro/broadcast_event`.
+
+use apache_avro::types::Value;
+use tidings_domain::broadcast::{Audience, BroadcastContent, LifecycleAction};
+use tidings_domain::client::Platform;
+use tidings_domain::event::{BroadcastChange, BroadcastEvent};
+
+use crate::value::{Fields, optional_long, record, union};
+
+/// The record names of the branches of `BroadcastEvent.change`, in schema order (never
+/// reordered, only appended; a test checks them against the schema).
+pub(crate) const BRANCHES: [&str; 4] = ["Created", "Modified", "Lifecycle", "WhitelistReplaced"];
+const CREATED: u32 = 0;
+const MODIFIED: u32 = 1;
+const LIFECYCLE: u32 = 2;
+const WHITELIST_REPLACED: u32 = 3;
+
+/// The symbols of the `LifecycleAction` enum, in schema order.
+pub(crate) const ACTIONS: [(LifecycleAction, &str); 5] = [
+    (LifecycleAction::PrePublish, "pre_publish"),
+    (LifecycleAction::Publish, "publish"),
+    (LifecycleAction::Stop, "stop"),
+    (LifecycleAction::Recall, "recall"),
+    (LifecycleAction::Delete, "delete"),
+];
+
+pub(crate) fn to_value(event: &BroadcastEvent) -> Value {
+    let (branch, change) = match &event.change {
+        BroadcastChange::Created { broadcast_id, content } => {
+            (CREATED, record([("broadcast_id", Value::Long(*broadcast_id)), ("content", content_to_value(content))]))
+        }
+        BroadcastChange::Modified { broadcast_id, revision, content } => (
+            MODIFIED,
+            record([
+                ("broadcast_id", Value::Long(*broadcast_id)),
+                ("revision", Value::Int(*revision)),
+                ("content", content_to_value(content)),
+            ]),
+        ),
+        BroadcastChange::Lifecycle { broadcast_id, revision, action } => (
+            LIFECYCLE,
+            record([
+                ("broadcast_id", Value::Long(*broadcast_id)),
+                ("revision", Value::Int(*revision)),
+                ("action", action_to_value(*action)),
+            ]),
+        ),
+        BroadcastChange::WhitelistReplaced { revision, uids } => (
+            WHITELIST_REPLACED,
+            record([
+                ("revision", Value::Int(*revision)),
+                ("uids", Value::Array(uids.iter().copied().map(Value::Long).collect())),
+            ]),
+        ),
+    };
+    record([
+        ("app_id", Value::Long(event.app_id)),
+        ("at_us", Value::Long(event.at_us)),
+        ("change", union(branch, change)),
+    ])
+}
+
+pub(crate) fn from_value(value: Value) -> Result<BroadcastEvent, String> {
+    let mut event = Fields::of("BroadcastEvent", value)?;
+    let app_id = event.long("app_id")?;
+    let at_us = event.long("at_us")?;
+    let (branch, value) = event.union("change")?;
+    let name =
+        BRANCHES.get(branch as usize).copied().ok_or_else(|| format!("BroadcastEvent.change: no branch {branch}"))?;
+    let mut fields = Fields::of(name, value)?;
+    let change = match branch {
+        CREATED => BroadcastChange::Created {
+            broadcast_id: fields.long("broadcast_id")?,
+            content: content_from_fields(fields.record("content", "BroadcastContent")?)?,
+        },
+        MODIFIED => BroadcastChange::Modified {
+            broadcast_id: fields.long("broadcast_id")?,
+            revision: fields.int("revision")?,
+            content: content_from_fields(fields.record("content", "BroadcastContent")?)?,
+        },
+        LIFECYCLE => BroadcastChange::Lifecycle {
+            broadcast_id: fields.long("broadcast_id")?,
+            revision: fields.int("revision")?,
+            action: action_from_symbol(&fields.symbol("action")?)?,
+        },
+        WHITELIST_REPLACED => {
+            let revision = fields.int("revision")?;
+            let uids = fields
+                .array("uids")?
+                .into_iter()
+                .map(|uid| match uid {
+                    Value::Long(uid) => Ok(uid),
+                    other => Err(format!("WhitelistReplaced.uids: expected longs, found {other:?}")),
+                })
+                .collect::<Result<_, _>>()?;
+            BroadcastChange::WhitelistReplaced { revision, uids }
+        }
+        _ => unreachable!("BRANCHES has one name per branch"),
+    };
+    Ok(BroadcastEvent { app_id, at_us, change })
+}
+
+fn content_to_value(content: &BroadcastContent) -> Value {
+    let audience = &content.audience;
+    let platforms = audience.platforms.iter().map(|platform| platform_to_value(*platform)).collect();
+    record([
+        ("category", Value::Int(content.category)),
+        ("type", Value::Int(content.kind)),
+        ("priority", Value::Int(content.priority)),
+        ("business_type", Value::Int(content.business_type)),
+        ("content", Value::String(content.content.clone())),
+        ("expire_at_s", Value::Long(content.expire_at_s)),
+        (
+            "audience",
+            record([
+                ("platforms", Value::Array(platforms)),
+                ("min_core_level", optional_long(audience.min_core_level)),
+                ("max_core_level", optional_long(audience.max_core_level)),
+                ("logged_in_only", Value::Boolean(audience.logged_in_only)),
+            ]),
+        ),
+    ])
+}
+
+fn content_from_fields(mut fields: Fields) -> Result<BroadcastContent, String> {
+    let category = fields.int("category")?;
+    let kind = fields.int("type")?;
+    let priority = fields.int("priority")?;
+    let business_type = fields.int("business_type")?;
+    let content = fields.string("content")?;
+    let expire_at_s = fields.long("expire_at_s")?;
+    let mut audience = fields.record("audience", "Audience")?;
+    let platforms = audience
+        .array("platforms")?
+        .into_iter()
+        .map(|platform| match platform {
+            Value::Enum(_, symbol) => symbol.parse::<Platform>().map_err(|error| error.to_string()),
+            other => Err(format!("Audience.platforms: expected enum symbols, found {other:?}")),
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(BroadcastContent {
+        category,
+        kind,
+        priority,
+        business_type,
+        content,
+        expire_at_s,
+        audience: Audience {
+            platforms,
+            min_core_level: audience.optional_long("min_core_level")?,
+            max_core_level: audience.optional_long("max_core_level")?,
+            logged_in_only: audience.boolean("logged_in_only")?,
+        },
+    })
+}
+
+/// `Platform` symbols are the domain's own names, in the order of [`Platform::ALL`].
+fn platform_to_value(platform: Platform) -> Value {
+    let index = Platform::ALL.iter().position(|p| *p == platform).expect("Platform::ALL lists every platform");
+    Value::Enum(index as u32, platform.as_str().to_owned())
+}
+
+fn action_to_value(action: LifecycleAction) -> Value {
+    let index = ACTIONS.iter().position(|(a, _)| *a == action).expect("ACTIONS lists every lifecycle action");
+    Value::Enum(index as u32, ACTIONS[index].1.to_owned())
+}
+
+fn action_from_symbol(symbol: &str) -> Result<LifecycleAction, String> {
+    ACTIONS
+        .iter()
+        .find(|(_, s)| *s == symbol)
+        .map(|(action, _)| *action)
+        .ok_or_else(|| format!("Lifecycle.action: unknown symbol {symbol:?}"))
+}

@@ -1,0 +1,158 @@
+//! Credentials: HS256 JWTs carrying a role and an app scope (invariant 8).
+
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use tidings_domain::message::Mailbox;
+use tidings_domain::{AppId, Uid};
+
+/// Who a token speaks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A client device: opens only the mailbox of `sub` in `app_id`.
+    User,
+    /// A business server: sends and manages broadcasts within `app_id`.
+    App,
+    /// A console operator: manages broadcasts and the whitelist within `app_id`.
+    Operator,
+}
+
+impl Role {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::App => "app",
+            Role::Operator => "operator",
+        }
+    }
+}
+
+/// A token's claims.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Claims {
+    pub role: Role,
+    pub app_id: AppId,
+    /// The uid, for `role = user`; the caller's name otherwise.
+    pub sub: String,
+    /// Expiry, unix seconds.
+    pub exp: i64,
+    /// A device not logged in to an account.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub guest: bool,
+}
+
+impl Claims {
+    /// The mailbox a user token opens.
+    pub fn mailbox(&self) -> Result<Mailbox, AuthError> {
+        if self.role != Role::User {
+            return Err(AuthError::Forbidden(format!("a {} token opens no mailbox", self.role.as_str())));
+        }
+        let uid: Uid = self
+            .sub
+            .parse()
+            .ok()
+            .filter(|uid| *uid > 0)
+            .ok_or_else(|| AuthError::Invalid(format!("sub {:?} is not a positive uid", self.sub)))?;
+        Ok(Mailbox::new(self.app_id, uid))
+    }
+
+    /// Checks that the token has one of `roles` and is scoped to `app_id`.
+    pub fn require(&self, roles: &[Role], app_id: AppId) -> Result<(), AuthError> {
+        if !roles.contains(&self.role) {
+            let allowed: Vec<&str> = roles.iter().map(Role::as_str).collect();
+            return Err(AuthError::Forbidden(format!(
+                "a {} token can't do this; it takes {}",
+                self.role.as_str(),
+                allowed.join(" or ")
+            )));
+        }
+        if self.app_id != app_id {
+            return Err(AuthError::Forbidden(format!("the token is scoped to app {}, not {app_id}", self.app_id)));
+        }
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token in the Authorization header")]
+    Missing,
+    #[error("invalid token: {0}")]
+    Invalid(String),
+    #[error("forbidden: {0}")]
+    Forbidden(String),
+}
+
+/// Signs and checks tokens with one shared secret.
+#[derive(Clone)]
+pub struct Authenticator {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Authenticator { secret: <hidden> }")
+    }
+}
+
+impl Authenticator {
+    pub fn new(secret: &[u8]) -> Self {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.leeway = 5;
+        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
+    }
+
+    pub fn mint(&self, claims: &Claims) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+            .expect("HS256 signing of serializable claims cannot fail")
+    }
+
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|error| AuthError::Invalid(error.to_string()))
+    }
+
+    /// Checks an `Authorization` header value.
+    pub fn verify_header(&self, header: Option<&str>) -> Result<Claims, AuthError> {
+        let token = header
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+            .map(str::trim)
+            .filter(|token| !token.is_empty())
+            .ok_or(AuthError::Missing)?;
+        self.verify(token)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn claims(role: Role, exp: i64) -> Claims {
+        Claims { role, app_id: 1, sub: "42".into(), exp, guest: false }
+    }
+
+    #[test]
+    fn minted_tokens_verify_and_forged_or_expired_ones_do_not() {
+        let auth = Authenticator::new(b"secret");
+        let far = tidings_domain::time::now_s() + 3600;
+        let token = auth.mint(&claims(Role::User, far));
+        assert_eq!(auth.verify(&token).unwrap().mailbox().unwrap(), Mailbox::new(1, 42));
+        assert!(matches!(Authenticator::new(b"other").verify(&token), Err(AuthError::Invalid(_))));
+        let expired = auth.mint(&claims(Role::User, 1_000));
+        assert!(matches!(auth.verify(&expired), Err(AuthError::Invalid(_))));
+        assert_eq!(auth.verify_header(None), Err(AuthError::Missing));
+    }
+
+    #[test]
+    fn scopes_are_enforced() {
+        let app = claims(Role::App, 0);
+        assert!(app.require(&[Role::App], 1).is_ok());
+        assert!(matches!(app.require(&[Role::App], 2), Err(AuthError::Forbidden(_))));
+        assert!(matches!(app.require(&[Role::Operator], 1), Err(AuthError::Forbidden(_))));
+        assert!(matches!(app.mailbox(), Err(AuthError::Forbidden(_))));
+    }
+}

@@ -1,0 +1,92 @@
+//! Extractors that turn bad input into errors naming the field.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use tidings_domain::client::{ClientVersion, Viewer};
+use tidings_domain::message::Mailbox;
+
+use crate::ApiState;
+use crate::auth::Claims;
+use crate::error::ApiError;
+
+/// A JSON body; a malformed body or a bad field is answered with the field's path.
+#[derive(Debug)]
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let is_json = request
+            .headers()
+            .get(CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/json"));
+        if !is_json {
+            return Err(ApiError::field("body", "expected Content-Type: application/json"));
+        }
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| ApiError::field("body", rejection.body_text()))?;
+        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
+        serde_path_to_error::deserialize(deserializer).map(ValidJson).map_err(|error| {
+            let message = error.inner().to_string();
+            // A body that is not JSON at all is the body's fault, wherever the parser stopped.
+            let malformed = error.inner().is_syntax() || error.inner().is_eof();
+            let field =
+                if malformed { "body".to_owned() } else { offending_field(&error.path().to_string(), &message) };
+            ApiError::field(field, message)
+        })
+    }
+}
+
+/// The field to blame: the error's path, or for a missing field (reported at the parent)
+/// the missing field's own name.
+fn offending_field(path: &str, message: &str) -> String {
+    let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
+    match (path, missing) {
+        (".", Some(name)) => name.to_owned(),
+        (_, Some(name)) => format!("{path}.{name}"),
+        (".", None) => "body".to_owned(),
+        (_, None) => path.to_owned(),
+    }
+}
+
+/// The verified claims of the caller.
+#[derive(Debug)]
+pub struct Caller(pub Claims);
+
+impl FromRequestParts<ApiState> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
+        Ok(Caller(state.auth.verify_header(header)?))
+    }
+}
+
+/// A user pulling their own mailbox, with their client's version facts.
+#[derive(Debug)]
+pub struct MailboxOwner {
+    pub mailbox: Mailbox,
+    pub viewer: Viewer,
+}
+
+impl FromRequestParts<ApiState> for MailboxOwner {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+        let Caller(claims) = Caller::from_request_parts(parts, state).await?;
+        let mailbox = claims.mailbox()?;
+        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
+        let from_headers = ClientVersion::from_parts(header("platform"), header("app_version"), header("core_level"))
+            .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+        let from_agent = ClientVersion::from_user_agent(header(USER_AGENT.as_str()).unwrap_or_default())
+            .map_err(|e| ApiError::field(format!("user-agent {}", e.field()), e.to_string()))?;
+        let viewer = Viewer { uid: mailbox.uid, guest: claims.guest, version: from_headers.or_else(from_agent) };
+        Ok(MailboxOwner { mailbox, viewer })
+    }
+}

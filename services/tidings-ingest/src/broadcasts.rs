@@ -1,0 +1,240 @@
+//! Operators' broadcast commands and the whitelist.
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use serde::{Deserialize, Serialize};
+use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
+use tidings_domain::event::{BroadcastChange, BroadcastEvent, broadcast_log_key};
+use tidings_domain::time::{now_s, now_us};
+use tidings_domain::{AppId, BroadcastId, FieldError, Uid};
+use tidings_ports::OutgoingRecord;
+use utoipa::ToSchema;
+
+use crate::{Ingest, IngestError};
+
+/// `POST /v1/apps/{app_id}/broadcasts`: a new draft.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastDraftRequest {
+    #[serde(default)]
+    pub category: Option<i32>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<i32>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub business_type: Option<i32>,
+    pub content: String,
+    /// Unix seconds after which the broadcast is gone from every pull.
+    pub expire_at: i64,
+    #[serde(default)]
+    pub audience: Option<Audience>,
+}
+
+impl BroadcastDraftRequest {
+    fn content(&self) -> BroadcastContent {
+        BroadcastContent {
+            category: self.category.unwrap_or(0),
+            kind: self.kind.unwrap_or(0),
+            priority: self.priority.unwrap_or(0),
+            business_type: self.business_type.unwrap_or(0),
+            content: self.content.clone(),
+            expire_at_s: self.expire_at,
+            audience: self.audience.clone().unwrap_or_default(),
+        }
+    }
+}
+
+/// `PATCH /v1/apps/{app_id}/broadcasts/{id}`: the fields to change; the rest stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastPatchRequest {
+    #[serde(default)]
+    pub category: Option<i32>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<i32>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub business_type: Option<i32>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub expire_at: Option<i64>,
+    #[serde(default)]
+    pub audience: Option<Audience>,
+}
+
+impl BroadcastPatchRequest {
+    fn applied_to(&self, current: &BroadcastContent) -> BroadcastContent {
+        let current = current.clone();
+        BroadcastContent {
+            category: self.category.unwrap_or(current.category),
+            kind: self.kind.unwrap_or(current.kind),
+            priority: self.priority.unwrap_or(current.priority),
+            business_type: self.business_type.unwrap_or(current.business_type),
+            content: self.content.clone().unwrap_or(current.content),
+            expire_at_s: self.expire_at.unwrap_or(current.expire_at_s),
+            audience: self.audience.clone().unwrap_or(current.audience),
+        }
+    }
+}
+
+/// `GET|PUT /v1/apps/{app_id}/whitelist`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistBody {
+    pub uids: Vec<Uid>,
+}
+
+/// A broadcast command's result: the broadcast as the command leaves it, and whether the
+/// projection already shows it (else it is durably accepted and on its way).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastApplied {
+    pub broadcast: Broadcast,
+    pub projected: bool,
+}
+
+impl Ingest {
+    pub async fn create_broadcast(
+        &self,
+        app_id: AppId,
+        request: &BroadcastDraftRequest,
+    ) -> Result<BroadcastApplied, IngestError> {
+        let content = request.content();
+        content.validate(now_s())?;
+        self.check_content_size(&content)?;
+        let broadcast_id = self.broadcast_ids.next();
+        let event = self.broadcast_event(app_id, BroadcastChange::Created { broadcast_id, content });
+        let expected = Broadcast::draft(app_id, broadcast_id, request.content(), event.at_us);
+        self.append_broadcast("create_broadcast", &event).await?;
+        self.await_projection(expected).await
+    }
+
+    pub async fn modify_broadcast(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+        patch: &BroadcastPatchRequest,
+    ) -> Result<BroadcastApplied, IngestError> {
+        let current = self.broadcast(app_id, broadcast_id).await?;
+        let content = patch.applied_to(&current.content);
+        content.validate(now_s())?;
+        self.check_content_size(&content)?;
+        let revision = current.revision + 1;
+        let change = BroadcastChange::Modified { broadcast_id, revision, content: content.clone() };
+        let event = self.broadcast_event(app_id, change);
+        let expected = current.modified(content, event.at_us)?;
+        self.append_broadcast("modify_broadcast", &event).await?;
+        self.await_projection(expected).await
+    }
+
+    pub async fn broadcast_action(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+        action: LifecycleAction,
+    ) -> Result<BroadcastApplied, IngestError> {
+        let current = self.broadcast(app_id, broadcast_id).await?;
+        let revision = current.revision + 1;
+        let event = self.broadcast_event(app_id, BroadcastChange::Lifecycle { broadcast_id, revision, action });
+        // The public position is the projector's to assign; the expectation carries the state.
+        let (expected, _) = current.transitioned(action, event.at_us, 0)?;
+        self.append_broadcast(action.as_str(), &event).await?;
+        self.await_projection(expected).await
+    }
+
+    /// A broadcast that exists and is not deleted.
+    pub async fn broadcast(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<Broadcast, IngestError> {
+        self.store
+            .broadcast(app_id, broadcast_id)
+            .await?
+            .filter(|b| b.state != BroadcastState::Deleted)
+            .ok_or_else(|| IngestError::NotFound(format!("broadcast {broadcast_id} of app {app_id}")))
+    }
+
+    /// The app's broadcasts that are not deleted, by id.
+    pub async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, IngestError> {
+        let mut all = self.store.list_broadcasts(app_id).await?;
+        all.retain(|b| b.state != BroadcastState::Deleted);
+        Ok(all)
+    }
+
+    pub async fn whitelist(&self, app_id: AppId) -> Result<Vec<Uid>, IngestError> {
+        Ok(self.store.public_state(app_id).await?.whitelist.uids())
+    }
+
+    /// Replaces the app's whitelist; returns whether the projection already shows it.
+    pub async fn replace_whitelist(&self, app_id: AppId, uids: &[Uid]) -> Result<bool, IngestError> {
+        if uids.len() > self.settings.max_whitelist_uids {
+            return Err(
+                FieldError::new("uids", format!("has more than {} uids", self.settings.max_whitelist_uids)).into()
+            );
+        }
+        if let Some(bad) = uids.iter().find(|uid| **uid <= 0) {
+            return Err(FieldError::new("uids", format!("{bad} is not a positive uid")).into());
+        }
+        let wanted: BTreeSet<Uid> = uids.iter().copied().collect();
+        let revision = self.store.public_state(app_id).await?.whitelist_revision + 1;
+        let change = BroadcastChange::WhitelistReplaced { revision, uids: wanted.iter().copied().collect() };
+        self.append_broadcast("replace_whitelist", &self.broadcast_event(app_id, change)).await?;
+        let deadline = Instant::now() + self.settings.projection_wait;
+        while Instant::now() < deadline {
+            let state = self.store.public_state(app_id).await?;
+            if state.whitelist_revision >= revision {
+                return match state.whitelist.uids().into_iter().collect::<BTreeSet<_>>() == wanted {
+                    true => Ok(true),
+                    false => Err(IngestError::Superseded("the whitelist".into())),
+                };
+            }
+            tokio::time::sleep(PROJECTION_POLL).await;
+        }
+        Ok(false)
+    }
+
+    fn check_content_size(&self, content: &BroadcastContent) -> Result<(), FieldError> {
+        if content.content.len() > self.settings.max_content_bytes {
+            return Err(FieldError::new(
+                "content",
+                format!("is {} bytes, above the maximum of {}", content.content.len(), self.settings.max_content_bytes),
+            ));
+        }
+        Ok(())
+    }
+
+    fn broadcast_event(&self, app_id: AppId, change: BroadcastChange) -> BroadcastEvent {
+        BroadcastEvent { app_id, at_us: now_us(), change }
+    }
+
+    async fn append_broadcast(&self, operation: &'static str, event: &BroadcastEvent) -> Result<(), IngestError> {
+        let record = OutgoingRecord {
+            topic: self.topics.broadcast.clone(),
+            key: broadcast_log_key(event.app_id).into_bytes(),
+            payload: self.codec.encode_broadcast(event),
+        };
+        self.append(operation, vec![record]).await
+    }
+
+    /// Waits, up to the configured wait, until the projection reaches the revision that
+    /// `expected` has; answers with the stored broadcast, or with `expected` when the wait
+    /// ran out. Another change that took the revision first (a racing operator) is a
+    /// conflict: this one then changed nothing.
+    async fn await_projection(&self, expected: Broadcast) -> Result<BroadcastApplied, IngestError> {
+        let deadline = Instant::now() + self.settings.projection_wait;
+        while Instant::now() < deadline {
+            let stored = self.store.broadcast(expected.app_id, expected.broadcast_id).await?;
+            if let Some(broadcast) = stored.filter(|b| b.revision >= expected.revision) {
+                let ours = broadcast.revision == expected.revision && broadcast.updated_at_us == expected.updated_at_us;
+                if !ours {
+                    return Err(IngestError::Superseded(format!("broadcast {}", expected.broadcast_id)));
+                }
+                return Ok(BroadcastApplied { broadcast, projected: true });
+            }
+            tokio::time::sleep(PROJECTION_POLL).await;
+        }
+        Ok(BroadcastApplied { broadcast: expected, projected: false })
+    }
+}
+
+const PROJECTION_POLL: std::time::Duration = std::time::Duration::from_millis(10);

@@ -1,0 +1,117 @@
+//! Pulls: a private timeline page merged with the app's public mailbox.
+//!
+//! - [`cache::PublicMailboxCache`] holds every app's public mailbox in memory, refreshed
+//!   from the store on an interval, so pulls never read the public mailbox from the store
+//!   (invariant 6).
+//! - [`Puller`] answers sync and history pulls with the domain's merge functions.
+
+pub mod cache;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use tidings_domain::client::Viewer;
+use tidings_domain::message::Mailbox;
+use tidings_domain::sync::{
+    HistoryDirection, HistoryPage, MailboxEntry, SyncCursor, SyncPage, merge_history, merge_sync,
+};
+use tidings_domain::time::now_s;
+use tidings_domain::{BroadcastId, MsgId};
+use tidings_ports::{MailboxState, MsgRange, Order, Store, StoreError};
+
+pub use cache::{CacheMode, PublicMailboxCache};
+
+const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
+
+pub fn describe_metrics() {
+    metrics::describe_histogram!(PULL_SECONDS, metrics::Unit::Seconds, "time to answer a pull, by kind");
+    cache::describe_metrics();
+}
+
+/// The pull service.
+#[derive(Debug, Clone)]
+pub struct Puller {
+    store: Arc<dyn Store>,
+    public: Arc<PublicMailboxCache>,
+}
+
+impl Puller {
+    pub fn new(store: Arc<dyn Store>, public: Arc<PublicMailboxCache>) -> Self {
+        Self { store, public }
+    }
+
+    pub fn public_mailboxes(&self) -> &Arc<PublicMailboxCache> {
+        &self.public
+    }
+
+    /// What is new in `mailbox` since `cursor`, private and public merged in `msg_id` order.
+    pub async fn sync(
+        &self,
+        mailbox: Mailbox,
+        viewer: &Viewer,
+        cursor: SyncCursor,
+        limit: usize,
+    ) -> Result<SyncPage, StoreError> {
+        let started = Instant::now();
+        let now_s = now_s();
+        let state = self.store.mailbox_state(mailbox).await?;
+        let range = MsgRange { after: Some(cursor.private_after), before: None };
+        let mut rows = self.store.read_mailbox(mailbox, range, Order::Ascending, limit + 1).await?;
+        let exhausted = rows.len() <= limit;
+        rows.truncate(limit);
+        let private = rows.iter().map(MailboxEntry::from_private).collect();
+        let public = self.public.get(mailbox.app_id).await?;
+        let candidates = public.sync_candidates(viewer, &state.hidden_broadcasts, cursor.public_after, now_s);
+        let mut page = merge_sync(private, exhausted, candidates, public.seq(), cursor, limit, now_s);
+        mark_read(&mut page.messages, &state);
+        metrics::histogram!(PULL_SECONDS, "kind" => "sync").record(started.elapsed().as_secs_f64());
+        Ok(page)
+    }
+
+    /// A time-range page before or after an anchor, merged.
+    pub async fn history(
+        &self,
+        mailbox: Mailbox,
+        viewer: &Viewer,
+        direction: HistoryDirection,
+        limit: usize,
+    ) -> Result<HistoryPage, StoreError> {
+        let started = Instant::now();
+        let now_s = now_s();
+        let state = self.store.mailbox_state(mailbox).await?;
+        let (range, order) = match direction {
+            HistoryDirection::Before(anchor) => (MsgRange { after: None, before: Some(anchor) }, Order::Descending),
+            HistoryDirection::After(anchor) => (MsgRange { after: Some(anchor), before: None }, Order::Ascending),
+        };
+        // Expired rows are dropped after the read, so the page may come out short; it is
+        // still a correct page, and `has_more` tells whether to go on.
+        let rows = self.store.read_mailbox(mailbox, range, order, limit + 1).await?;
+        let has_more_private = rows.len() > limit;
+        let private: Vec<MailboxEntry> =
+            rows.iter().map(MailboxEntry::from_private).filter(|e| !e.is_expired(now_s)).collect();
+        let public = self.public.get(mailbox.app_id).await?;
+        let mut page =
+            merge_history(private, public.visible_entries(viewer, &state.hidden_broadcasts, now_s), direction, limit);
+        page.has_more |= has_more_private;
+        mark_read(&mut page.messages, &state);
+        metrics::histogram!(PULL_SECONDS, "kind" => "history").record(started.elapsed().as_secs_f64());
+        Ok(page)
+    }
+
+    /// The broadcast `viewer` sees under `msg_id`, if that id is a broadcast's.
+    pub async fn visible_broadcast(
+        &self,
+        viewer: &Viewer,
+        app_id: i64,
+        msg_id: MsgId,
+    ) -> Result<Option<BroadcastId>, StoreError> {
+        let public = self.public.get(app_id).await?;
+        Ok(public.find_visible(viewer, msg_id, now_s()).map(|b| b.broadcast_id))
+    }
+}
+
+fn mark_read(entries: &mut [MailboxEntry], state: &MailboxState) {
+    for entry in entries {
+        entry.is_read = entry.msg_id <= state.read_up_to;
+    }
+}

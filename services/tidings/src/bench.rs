@@ -1,0 +1,309 @@
+//! `tidings bench`: the hot paths on embedded engines, measured and printed as a table.
+//!
+//! Phases, each on the same fresh data directory:
+//! 1. ingest: concurrent batch sends (appends to the log, durable before answering);
+//! 2. projection: the projector drains the log into the store;
+//! 3. broadcasts: some are created and published, and the public cache refreshed;
+//! 4. pulls: concurrent merged syncs (private page + public mailbox) from random users.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use serde::Serialize;
+use tidings_domain::client::{ClientVersion, Viewer};
+use tidings_domain::message::Mailbox;
+use tidings_domain::sync::SyncCursor;
+use tidings_ingest::{BroadcastDraftRequest, SendMode, SendRequest};
+use tidings_ports::Subscription;
+
+use crate::all_in_one::{Pipeline, open_embedded};
+use crate::config::Config;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct BenchArgs {
+    /// Users (mailboxes) in the app.
+    #[arg(long, default_value_t = 2_000)]
+    users: i64,
+    /// Private messages delivered to each user.
+    #[arg(long, default_value_t = 25)]
+    messages_per_user: usize,
+    /// Published broadcasts in the public mailbox.
+    #[arg(long, default_value_t = 10)]
+    broadcasts: usize,
+    /// Concurrent senders and pullers.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// How long the pull phase runs, in seconds.
+    #[arg(long, default_value_t = 10)]
+    pull_seconds: u64,
+    /// Messages per sync.
+    #[arg(long, default_value_t = 50)]
+    limit: usize,
+    /// Where to put the data [default: a fresh temporary directory].
+    #[arg(long)]
+    data_dir: Option<std::path::PathBuf>,
+    /// Also print the results as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+/// One row of the result table.
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchRow {
+    pub phase: &'static str,
+    pub operations: u64,
+    pub unit: &'static str,
+    pub seconds: f64,
+    pub per_second: f64,
+    pub p50_ms: Option<f64>,
+    pub p99_ms: Option<f64>,
+}
+
+const APP: i64 = 1;
+
+pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
+    let temp = tempfile_dir()?;
+    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.clone());
+    let config = Config { data_dir, ..Config::default() };
+    let (log, store) = open_embedded(&config)?;
+    let pipeline = Pipeline::assemble(&config, log.clone(), store);
+    let mut rows = Vec::new();
+
+    eprintln!("ingest: {} users x {} messages ...", args.users, args.messages_per_user);
+    rows.push(ingest_phase(&pipeline, &args).await?);
+
+    eprintln!("projection ...");
+    let topics = [format!("{}.mailbox", config.log.topic_prefix()), format!("{}.broadcast", config.log.topic_prefix())];
+    let mut subscription = log.subscribe("bench-projector", &topics).await?;
+    rows.push(projection_phase(&pipeline, subscription.as_mut(), "projector (deliveries)").await?);
+
+    eprintln!("broadcasts: {} ...", args.broadcasts);
+    publish_broadcasts(&pipeline, args.broadcasts, subscription.as_mut()).await?;
+    pipeline.public.refresh().await?;
+
+    eprintln!("pulls for {} s with {} concurrent pullers ...", args.pull_seconds, args.concurrency);
+    rows.push(pull_phase(&pipeline, &args).await?);
+
+    print_table(&rows);
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+    }
+    if args.data_dir.is_none() {
+        let _ = std::fs::remove_dir_all(&temp);
+    }
+    Ok(())
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("tidings-bench-{}-{:x}", std::process::id(), rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+async fn ingest_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<BenchRow> {
+    let batch = pipeline.ingest.settings().max_batch_recipients as i64;
+    let uids: Vec<i64> = (1..=args.users).collect();
+    let chunks: Vec<Vec<i64>> = uids.chunks(batch as usize).map(<[i64]>::to_vec).collect();
+    let sends: Vec<(usize, Vec<i64>)> =
+        (0..args.messages_per_user).flat_map(|round| chunks.iter().cloned().map(move |c| (round, c))).collect();
+    let sends = Arc::new(std::sync::Mutex::new(sends));
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for _ in 0..args.concurrency {
+        let sends = sends.clone();
+        let ingest = pipeline.ingest.clone();
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut delivered = 0u64;
+            loop {
+                let next = sends.lock().expect("lock poisoned").pop();
+                let Some((round, to_uids)) = next else { break };
+                let request = SendRequest {
+                    mode: SendMode::Batch,
+                    from_uid: 0,
+                    to_uids,
+                    contacter: None,
+                    category: None,
+                    kind: None,
+                    priority: None,
+                    business_type: None,
+                    msgkey: None,
+                    content: format!("bench message {round}: {}", "x".repeat(64)),
+                    expire_s: None,
+                };
+                let sent = Instant::now();
+                let accepted = ingest.send(APP, &request).await?;
+                latencies.push(sent.elapsed());
+                delivered += accepted.deliveries as u64;
+            }
+            anyhow::Ok((delivered, latencies))
+        });
+    }
+    let (delivered, latencies) = join_all(workers).await?;
+    Ok(row("ingest (batch sends, durable)", delivered, "deliveries", started.elapsed(), latencies))
+}
+
+async fn projection_phase(
+    pipeline: &Pipeline,
+    subscription: &mut dyn Subscription,
+    phase: &'static str,
+) -> anyhow::Result<BenchRow> {
+    let started = Instant::now();
+    let mut projected = 0u64;
+    let mut latencies = Vec::new();
+    loop {
+        let records = subscription.poll(512, Duration::from_millis(200)).await?;
+        if records.is_empty() {
+            break;
+        }
+        let batch_started = Instant::now();
+        let outcome = pipeline.projector.project_and_publish(&records).await?;
+        let positions: Vec<_> = records.iter().map(|r| r.position.clone()).collect();
+        subscription.commit(&positions).await?;
+        latencies.push(batch_started.elapsed());
+        projected += outcome.projected as u64;
+    }
+    // The final empty poll waited; it is not projection time.
+    let elapsed = started.elapsed().saturating_sub(Duration::from_millis(200));
+    Ok(BenchRow { p50_ms: None, p99_ms: None, ..row(phase, projected, "events", elapsed, latencies) })
+}
+
+async fn publish_broadcasts(
+    pipeline: &Pipeline,
+    count: usize,
+    subscription: &mut dyn Subscription,
+) -> anyhow::Result<()> {
+    for n in 0..count {
+        let draft = BroadcastDraftRequest {
+            category: None,
+            kind: None,
+            priority: None,
+            business_type: None,
+            content: format!("bench broadcast {n}"),
+            expire_at: tidings_domain::time::now_s() + 3600,
+            audience: None,
+        };
+        // Ingest waits for the projection, which this phase drives itself: so don't wait.
+        let ingest = pipeline.ingest.clone();
+        let create = tokio::spawn(async move { ingest.create_broadcast(APP, &draft).await });
+        let created = drive_projection_until(pipeline, subscription, create).await?;
+        let ingest = pipeline.ingest.clone();
+        let id = created.broadcast.broadcast_id;
+        let publish = tokio::spawn(async move {
+            ingest.broadcast_action(APP, id, tidings_domain::broadcast::LifecycleAction::Publish).await
+        });
+        drive_projection_until(pipeline, subscription, publish).await?;
+    }
+    Ok(())
+}
+
+async fn drive_projection_until<T>(
+    pipeline: &Pipeline,
+    subscription: &mut dyn Subscription,
+    mut task: tokio::task::JoinHandle<Result<T, tidings_ingest::IngestError>>,
+) -> anyhow::Result<T> {
+    loop {
+        tokio::select! {
+            done = &mut task => return Ok(done??),
+            polled = subscription.poll(64, Duration::from_millis(5)) => {
+                let records = polled?;
+                if !records.is_empty() {
+                    pipeline.projector.project_and_publish(&records).await?;
+                    let positions: Vec<_> = records.iter().map(|r| r.position.clone()).collect();
+                    subscription.commit(&positions).await?;
+                }
+            }
+        }
+    }
+}
+
+async fn pull_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<BenchRow> {
+    let deadline = Instant::now() + Duration::from_secs(args.pull_seconds);
+    let started = Instant::now();
+    let mut workers = tokio::task::JoinSet::new();
+    for worker in 0..args.concurrency {
+        let puller = pipeline.puller.clone();
+        let users = args.users;
+        let limit = args.limit;
+        workers.spawn(async move {
+            let mut latencies = Vec::new();
+            let mut returned = 0u64;
+            let mut uid = (worker as i64 * 7919) % users + 1;
+            while Instant::now() < deadline {
+                uid = (uid * 48_271) % users + 1;
+                let viewer = Viewer { uid, guest: false, version: ClientVersion::default() };
+                let pulled = Instant::now();
+                let page = puller.sync(Mailbox::new(APP, uid), &viewer, SyncCursor::default(), limit).await?;
+                latencies.push(pulled.elapsed());
+                returned += page.messages.len() as u64;
+            }
+            anyhow::ensure!(returned > 0, "pulls returned no messages: the benchmark data is missing");
+            anyhow::Ok((1, latencies))
+        });
+    }
+    let (_, latencies) = join_all(workers).await?;
+    let pulls = latencies.len() as u64;
+    Ok(row("puller (merged syncs, cache on)", pulls, "pulls", started.elapsed(), latencies))
+}
+
+async fn join_all(
+    mut workers: tokio::task::JoinSet<anyhow::Result<(u64, Vec<Duration>)>>,
+) -> anyhow::Result<(u64, Vec<Duration>)> {
+    let mut total = 0;
+    let mut latencies = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        let (count, mut more) = done??;
+        total += count;
+        latencies.append(&mut more);
+    }
+    Ok((total, latencies))
+}
+
+fn row(
+    phase: &'static str,
+    operations: u64,
+    unit: &'static str,
+    elapsed: Duration,
+    mut latencies: Vec<Duration>,
+) -> BenchRow {
+    latencies.sort_unstable();
+    let percentile = |p: f64| {
+        (!latencies.is_empty()).then(|| {
+            let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
+            latencies[index].as_secs_f64() * 1e3
+        })
+    };
+    let seconds = elapsed.as_secs_f64();
+    BenchRow {
+        phase,
+        operations,
+        unit,
+        seconds,
+        per_second: operations as f64 / seconds.max(f64::EPSILON),
+        p50_ms: percentile(0.50),
+        p99_ms: percentile(0.99),
+    }
+}
+
+fn print_table(rows: &[BenchRow]) {
+    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
+    println!();
+    println!(
+        "| {:<34} | {:>10} | {:<10} | {:>8} | {:>12} | {:>9} | {:>9} |",
+        "phase", "count", "unit", "seconds", "per second", "p50 ms", "p99 ms"
+    );
+    println!("|{:-<36}|{:->12}|{:-<12}|{:->10}|{:->14}|{:->11}|{:->11}|", "", "", "", "", "", "", "");
+    for r in rows {
+        println!(
+            "| {:<34} | {:>10} | {:<10} | {:>8.2} | {:>12.0} | {:>9} | {:>9} |",
+            r.phase,
+            r.operations,
+            r.unit,
+            r.seconds,
+            r.per_second,
+            ms(r.p50_ms),
+            ms(r.p99_ms)
+        );
+    }
+}

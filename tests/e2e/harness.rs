@@ -1,0 +1,251 @@
+//! Runs a real `tidings all-in-one` process on free loopback ports and a fresh data
+//! directory, and talks to it over HTTP like a business server, an operator and clients.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{Value, json};
+use tidings_http::{Authenticator, Claims, Role};
+
+pub const SECRET: &str = "e2e-secret";
+/// The refresh interval the test servers run with.
+pub const REFRESH: Duration = Duration::from_millis(300);
+
+pub struct Server {
+    child: Option<Child>,
+    pub api: String,
+    pub admin: String,
+    data_dir: PathBuf,
+    _temp: tempfile::TempDir,
+    http: reqwest::Client,
+    auth: Authenticator,
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+}
+
+impl Server {
+    pub async fn start() -> Self {
+        let temp = tempfile::tempdir().expect("temporary data dir");
+        let data_dir = temp.path().join("data");
+        let mut server = Server {
+            child: None,
+            api: String::new(),
+            admin: String::new(),
+            data_dir,
+            _temp: temp,
+            http: reqwest::Client::new(),
+            auth: Authenticator::new(SECRET.as_bytes()),
+        };
+        server.launch().await;
+        server
+    }
+
+    async fn launch(&mut self) {
+        let (api_port, admin_port) = (free_port(), free_port());
+        self.api = format!("http://127.0.0.1:{api_port}");
+        self.admin = format!("http://127.0.0.1:{admin_port}");
+        let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+            .args(["all-in-one", "--data-dir"])
+            .arg(&self.data_dir)
+            .args(["--listen", &format!("127.0.0.1:{api_port}"), "--admin-listen", &format!("127.0.0.1:{admin_port}")])
+            .env("TIDINGS_AUTH__SECRET", SECRET)
+            .env("TIDINGS_PULLER__REFRESH_INTERVAL_MS", REFRESH.as_millis().to_string())
+            .env("TIDINGS_PROJECTOR__POLL_WAIT_MS", "50")
+            .env("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS", "50")
+            .env("RUST_LOG", "warn")
+            .stdin(Stdio::null())
+            .spawn()
+            .expect("start the tidings binary");
+        self.child = Some(child);
+        self.wait_ready().await;
+    }
+
+    async fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("poll child")) {
+                panic!("tidings exited before it was ready: {status}");
+            }
+            let ready = self.http.get(format!("{}/health/ready", self.admin)).send().await;
+            if ready.is_ok_and(|r| r.status().is_success()) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "tidings was not ready within 30 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// SIGKILL, no shutdown: whatever was acknowledged must survive.
+    pub async fn kill9_and_restart(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().expect("kill -9");
+        child.wait().expect("reap");
+        self.launch().await;
+    }
+
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
+    pub fn token(&self, role: Role, app_id: i64, sub: &str, exp_in_s: i64, guest: bool) -> String {
+        let exp = tidings_domain::time::now_s() + exp_in_s;
+        self.auth.mint(&Claims { role, app_id, sub: sub.into(), exp, guest })
+    }
+
+    pub fn app(&self, app_id: i64) -> Caller<'_> {
+        Caller { server: self, token: self.token(Role::App, app_id, "biz", 3600, false), headers: vec![] }
+    }
+
+    pub fn operator(&self, app_id: i64) -> Caller<'_> {
+        Caller { server: self, token: self.token(Role::Operator, app_id, "ops", 3600, false), headers: vec![] }
+    }
+
+    pub fn user(&self, app_id: i64, uid: i64) -> Caller<'_> {
+        Caller { server: self, token: self.token(Role::User, app_id, &uid.to_string(), 3600, false), headers: vec![] }
+    }
+
+    pub fn caller_with_token(&self, token: String) -> Caller<'_> {
+        Caller { server: self, token, headers: vec![] }
+    }
+
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.http.get(format!("{}/metrics", self.admin)).send().await.unwrap().text().await.unwrap();
+        text.lines()
+            .filter(|line| line.starts_with(name) && !line.starts_with('#'))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// One caller's credentials and client headers.
+pub struct Caller<'a> {
+    server: &'a Server,
+    token: String,
+    headers: Vec<(String, String)>,
+}
+
+impl Caller<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let mut request =
+            self.server.http.request(method, format!("{}{path}", self.server.api)).bearer_auth(&self.token);
+        for (name, value) in &self.headers {
+            request = request.header(name, value);
+        }
+        request
+    }
+
+    pub async fn call(&self, method: Method, path: &str, body: Option<Value>) -> (StatusCode, Value) {
+        let mut request = self.request(method, path);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        into_json(request.send().await.expect("request")).await
+    }
+
+    pub async fn raw(&self, method: Method, path: &str, body: &str) -> (StatusCode, Value) {
+        let request = self.request(method, path).header("content-type", "application/json").body(body.to_owned());
+        into_json(request.send().await.expect("request")).await
+    }
+
+    pub async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.call(Method::POST, path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.call(Method::GET, path, None).await
+    }
+
+    /// Sends and expects 202.
+    pub async fn send(&self, app_id: i64, body: Value) -> Value {
+        let (status, answer) = self.post(&format!("/v1/apps/{app_id}/messages"), body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "send answered {answer}");
+        answer
+    }
+
+    /// One sync page.
+    pub async fn sync(&self, cursor: &str) -> Value {
+        let (status, page) = self.get(&format!("/v1/mailbox/sync?cursor={cursor}&limit=200")).await;
+        assert_eq!(status, StatusCode::OK, "sync answered {page}");
+        page
+    }
+
+    /// Syncs from `cursor` until `has_more` is false; returns every message and the last cursor.
+    pub async fn sync_all(&self, cursor: &str) -> (Vec<Value>, String) {
+        let mut cursor = cursor.to_owned();
+        let mut messages = Vec::new();
+        loop {
+            let page = self.sync(&cursor).await;
+            messages.extend(page["messages"].as_array().expect("messages").iter().cloned());
+            cursor = page["cursor"].as_str().expect("cursor").to_owned();
+            if !page["has_more"].as_bool().expect("has_more") {
+                return (messages, cursor);
+            }
+        }
+    }
+
+    /// A broadcast draft with defaults, created and expected to be projected (201).
+    pub async fn create_broadcast(&self, app_id: i64, extra: Value) -> i64 {
+        let mut body = json!({"content": "broadcast", "expire_at": tidings_domain::time::now_s() + 3600});
+        merge(&mut body, extra);
+        let (status, created) = self.post(&format!("/v1/apps/{app_id}/broadcasts"), body).await;
+        assert_eq!(status, StatusCode::CREATED, "create answered {created}");
+        assert_eq!(created["state"], "draft");
+        created["broadcast_id"].as_i64().expect("broadcast_id")
+    }
+
+    pub async fn broadcast_action(&self, app_id: i64, id: i64, action: &str) -> (StatusCode, Value) {
+        self.post(&format!("/v1/apps/{app_id}/broadcasts/{id}/{action}"), json!({})).await
+    }
+}
+
+async fn into_json(response: Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+fn merge(base: &mut Value, extra: Value) {
+    if let (Some(base), Value::Object(extra)) = (base.as_object_mut(), extra) {
+        base.extend(extra);
+    }
+}
+
+/// Retries `probe` until it returns `Some`, for at most `within`; panics naming `what`.
+pub async fn eventually<T, F, Fut>(what: &str, within: Duration, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + within;
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(Instant::now() < deadline, "not within {within:?}: {what}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The contents of a page's messages, in order.
+pub fn contents(messages: &[Value]) -> Vec<String> {
+    messages.iter().map(|m| m["content"].as_str().unwrap_or_default().to_owned()).collect()
+}
