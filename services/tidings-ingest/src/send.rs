@@ -61,6 +61,23 @@ pub struct SendAccepted {
 }
 
 impl SendRequest {
+    /// A send of `content` with every optional field left out.
+    pub fn text(mode: SendMode, from_uid: Uid, to_uids: Vec<Uid>, content: impl Into<String>) -> Self {
+        Self {
+            mode,
+            from_uid,
+            to_uids,
+            contacter: None,
+            category: None,
+            kind: None,
+            priority: None,
+            business_type: None,
+            msgkey: None,
+            content: content.into(),
+            expire_s: None,
+        }
+    }
+
     /// Checks every field and returns the deliveries, one per target mailbox.
     fn deliveries(
         &self,
@@ -212,19 +229,7 @@ mod tests {
     use super::*;
 
     fn request(mode: SendMode, to_uids: Vec<Uid>) -> SendRequest {
-        SendRequest {
-            mode,
-            from_uid: 1,
-            to_uids,
-            contacter: None,
-            category: None,
-            kind: None,
-            priority: None,
-            business_type: None,
-            msgkey: None,
-            content: "hi".into(),
-            expire_s: None,
-        }
+        SendRequest::text(mode, 1, to_uids, "hi")
     }
 
     fn field(request: SendRequest) -> String {

@@ -95,6 +95,8 @@ impl LogError {
 ///   starts after the first returned.
 /// - **All or retry.** On `Err` some records may have been appended; callers retry the
 ///   whole batch, and consumers must be idempotent (they are: see the projector).
+/// - **Topics** are created on first use, by `append` as by `subscribe`, with the
+///   adapter's configured partition count.
 #[async_trait]
 pub trait EventLog: Send + Sync + Debug {
     async fn append(&self, records: Vec<OutgoingRecord>) -> Result<(), LogError>;
@@ -119,7 +121,9 @@ pub trait Subscription: Send + Debug {
     async fn poll(&mut self, max_records: usize, max_wait: Duration) -> Result<Vec<LogRecord>, LogError>;
 
     /// Commits past each given position (positions of one partition: the highest counts).
-    /// Call only once the records' effects are durable.
+    /// Call only once the records' effects are durable. A commit replaces the group's
+    /// position, so callers commit in increasing order; committing a partition this member
+    /// no longer holds is either ignored or an error, never a rewind of the new owner.
     async fn commit(&mut self, positions: &[RecordPosition]) -> Result<(), LogError>;
 
     /// Records appended but not yet committed by the group, over this member's partitions.

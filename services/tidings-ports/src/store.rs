@@ -24,7 +24,9 @@ pub struct MailboxState {
 /// One change to one private mailbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailboxChange {
-    /// Stores the message under its dedupe key and raises the head to its `msg_id`.
+    /// Stores the message under its dedupe key and raises the head to its `msg_id`. The
+    /// caller checks [`Store::find_delivery`] first (the projector does): inserting a dedupe
+    /// key the mailbox already holds is undefined.
     Insert(StoredMessage),
     /// Raises the read mark (never lowers it).
     MarkReadUpTo { mailbox: Mailbox, up_to: MsgId },

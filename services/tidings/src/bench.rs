@@ -119,19 +119,8 @@ async fn ingest_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<B
             loop {
                 let next = sends.lock().expect("lock poisoned").pop();
                 let Some((round, to_uids)) = next else { break };
-                let request = SendRequest {
-                    mode: SendMode::Batch,
-                    from_uid: 0,
-                    to_uids,
-                    contacter: None,
-                    category: None,
-                    kind: None,
-                    priority: None,
-                    business_type: None,
-                    msgkey: None,
-                    content: format!("bench message {round}: {}", "x".repeat(64)),
-                    expire_s: None,
-                };
+                let content = format!("bench message {round}: {}", "x".repeat(64));
+                let request = SendRequest::text(SendMode::Batch, 0, to_uids, content);
                 let sent = Instant::now();
                 let accepted = ingest.send(APP, &request).await?;
                 latencies.push(sent.elapsed());

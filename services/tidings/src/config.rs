@@ -200,7 +200,7 @@ pub struct TelemetryConfig {
 
 impl Default for TelemetryConfig {
     fn default() -> Self {
-        Self { log_format: LogFormat::Text, log_filter: "info".into() }
+        Self { log_format: LogFormat::Text, log_filter: "info,fjall=warn,lsm_tree=warn".into() }
     }
 }
 
