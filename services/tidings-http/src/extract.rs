@@ -8,8 +8,9 @@ use serde::de::DeserializeOwned;
 use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::Mailbox;
 
-use crate::ApiState;
-use crate::auth::Claims;
+use axum::extract::FromRef;
+
+use crate::auth::{Authenticator, Claims};
 use crate::error::ApiError;
 
 /// A JSON body; a malformed body or a bad field is answered with the field's path.
@@ -59,12 +60,15 @@ fn offending_field(path: &str, message: &str) -> String {
 #[derive(Debug)]
 pub struct Caller(pub Claims);
 
-impl FromRequestParts<ApiState> for Caller {
+impl<S: Send + Sync> FromRequestParts<S> for Caller
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let header = parts.headers.get(AUTHORIZATION).and_then(|v| v.to_str().ok());
-        Ok(Caller(state.auth.verify_header(header)?))
+        Ok(Caller(Authenticator::from_ref(state).verify_header(header)?))
     }
 }
 
@@ -75,10 +79,13 @@ pub struct MailboxOwner {
     pub viewer: Viewer,
 }
 
-impl FromRequestParts<ApiState> for MailboxOwner {
+impl<S: Send + Sync> FromRequestParts<S> for MailboxOwner
+where
+    Authenticator: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &ApiState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Caller(claims) = Caller::from_request_parts(parts, state).await?;
         let mailbox = claims.mailbox()?;
         let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());

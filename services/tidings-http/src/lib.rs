@@ -15,6 +15,8 @@ mod metrics_layer;
 pub mod routes;
 
 use axum::Router;
+use axum::extract::FromRef;
+use axum::routing::get;
 use tidings_ingest::Ingest;
 use tidings_puller::Puller;
 
@@ -33,18 +35,40 @@ impl Default for PullLimits {
     }
 }
 
-/// What every handler of the public API shares.
-#[derive(Debug, Clone)]
-pub struct ApiState {
+/// What the business-server and operator handlers share.
+#[derive(Debug, Clone, FromRef)]
+pub struct BusinessState {
+    pub ingest: Ingest,
+    pub auth: Authenticator,
+}
+
+/// What the client handlers share.
+#[derive(Debug, Clone, FromRef)]
+pub struct ClientState {
     pub ingest: Ingest,
     pub puller: Puller,
     pub auth: Authenticator,
     pub limits: PullLimits,
 }
 
-/// The public API router.
-pub fn api_router(state: ApiState) -> Router {
-    routes::router().with_state(state).layer(axum::middleware::from_fn(metrics_layer::record))
+/// Which parts of the API a process serves: the ingest role serves business servers and
+/// operators, the pull role serves clients, all-in-one serves both.
+#[derive(Debug, Clone)]
+pub struct ApiSurfaces {
+    pub business: Option<BusinessState>,
+    pub clients: Option<ClientState>,
+}
+
+/// The public API router: the chosen surfaces and `/openapi.json` (the whole contract).
+pub fn api_router(surfaces: ApiSurfaces) -> Router {
+    let mut router = Router::new().route("/openapi.json", get(routes::openapi));
+    if let Some(state) = surfaces.business {
+        router = router.merge(routes::business_routes().with_state(state));
+    }
+    if let Some(state) = surfaces.clients {
+        router = router.merge(routes::client_routes().with_state(state));
+    }
+    router.layer(axum::middleware::from_fn(metrics_layer::record))
 }
 
 pub fn describe_metrics() {

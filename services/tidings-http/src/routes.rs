@@ -18,14 +18,14 @@ use tidings_ingest::{
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
-use crate::ApiState;
 use crate::auth::Role;
 use crate::error::{ApiError, ErrorBody, ErrorDetail};
 use crate::extract::{Caller, MailboxOwner, ValidJson};
+use crate::{BusinessState, ClientState};
 
-pub(crate) fn router() -> Router<ApiState> {
+/// What business servers and operators call: sends, broadcasts, the whitelist.
+pub(crate) fn business_routes() -> Router<BusinessState> {
     Router::new()
-        .route("/openapi.json", get(openapi))
         .route("/v1/apps/{app_id}/messages", post(send_message))
         .route("/v1/apps/{app_id}/broadcasts", post(create_broadcast).get(list_broadcasts))
         .route(
@@ -34,6 +34,11 @@ pub(crate) fn router() -> Router<ApiState> {
         )
         .route("/v1/apps/{app_id}/broadcasts/{broadcast_id}/{action}", post(broadcast_action))
         .route("/v1/apps/{app_id}/whitelist", get(get_whitelist).put(put_whitelist))
+}
+
+/// What clients call: their own mailbox.
+pub(crate) fn client_routes() -> Router<ClientState> {
+    Router::new()
         .route("/v1/mailbox/sync", get(sync))
         .route("/v1/mailbox/history", get(history))
         .route("/v1/mailbox/read", post(mark_read))
@@ -71,7 +76,7 @@ impl Modify for BearerAuth {
     }
 }
 
-async fn openapi() -> Json<utoipa::openapi::OpenApi> {
+pub(crate) async fn openapi() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
 }
 
@@ -177,7 +182,7 @@ fn parse_number(field: &str, value: &str) -> Result<i64, ApiError> {
     value.parse().map_err(|_| ApiError::field(field, format!("{field}: {value:?} is not an integer")))
 }
 
-fn limit(state: &ApiState, value: Option<&str>) -> Result<usize, ApiError> {
+fn limit(state: &ClientState, value: Option<&str>) -> Result<usize, ApiError> {
     let Some(value) = value else { return Ok(state.limits.default_limit) };
     let max = state.limits.max_limit;
     value
@@ -202,7 +207,7 @@ fn applied(applied: BroadcastApplied, done: StatusCode) -> (StatusCode, Json<Bro
         (status = 400, description = "bad input; nothing was written", body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn send_message(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<AppPath>,
     ValidJson(request): ValidJson<SendRequest>,
@@ -219,7 +224,7 @@ async fn send_message(
         (status = 202, description = "accepted, projection pending", body = Broadcast),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn create_broadcast(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<AppPath>,
     ValidJson(request): ValidJson<BroadcastDraftRequest>,
@@ -233,7 +238,7 @@ async fn create_broadcast(
     params(("app_id" = i64, Path)),
     responses((status = 200, body = BroadcastList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
 async fn list_broadcasts(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<AppPath>,
 ) -> Result<Json<BroadcastList>, ApiError> {
@@ -246,7 +251,7 @@ async fn list_broadcasts(
     params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
     responses((status = 200, body = Broadcast), (status = 404, body = ErrorBody)))]
 async fn get_broadcast(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<BroadcastPath>,
 ) -> Result<Json<Broadcast>, ApiError> {
@@ -260,7 +265,7 @@ async fn get_broadcast(
     responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 400, body = ErrorBody),
         (status = 404, body = ErrorBody), (status = 409, description = "not modifiable in its state", body = ErrorBody)))]
 async fn modify_broadcast(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<BroadcastPath>,
     ValidJson(patch): ValidJson<BroadcastPatchRequest>,
@@ -274,7 +279,7 @@ async fn modify_broadcast(
     params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
     responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody)))]
 async fn delete_broadcast(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<BroadcastPath>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
@@ -291,7 +296,7 @@ async fn delete_broadcast(
     responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody),
         (status = 409, description = "illegal transition; nothing was written", body = ErrorBody)))]
 async fn broadcast_action(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<ActionPath>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
@@ -317,7 +322,7 @@ async fn broadcast_action(
 #[utoipa::path(get, path = "/v1/apps/{app_id}/whitelist", tag = "broadcasts",
     params(("app_id" = i64, Path)), responses((status = 200, body = WhitelistBody)))]
 async fn get_whitelist(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<AppPath>,
 ) -> Result<Json<WhitelistBody>, ApiError> {
@@ -330,7 +335,7 @@ async fn get_whitelist(
     params(("app_id" = i64, Path)), request_body = WhitelistBody,
     responses((status = 200, body = WhitelistBody), (status = 202, body = WhitelistBody), (status = 400, body = ErrorBody)))]
 async fn put_whitelist(
-    State(state): State<ApiState>,
+    State(state): State<BusinessState>,
     Caller(claims): Caller,
     ValidPath(path): ValidPath<AppPath>,
     ValidJson(body): ValidJson<WhitelistBody>,
@@ -347,7 +352,7 @@ async fn put_whitelist(
 #[utoipa::path(get, path = "/v1/mailbox/sync", tag = "clients", params(SyncQuery),
     responses((status = 200, body = SyncResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn sync(
-    State(state): State<ApiState>,
+    State(state): State<ClientState>,
     owner: MailboxOwner,
     query: Result<Query<SyncQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<SyncResponse>, ApiError> {
@@ -362,7 +367,7 @@ async fn sync(
 #[utoipa::path(get, path = "/v1/mailbox/history", tag = "clients", params(HistoryQuery),
     responses((status = 200, body = HistoryResponse), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)))]
 async fn history(
-    State(state): State<ApiState>,
+    State(state): State<ClientState>,
     owner: MailboxOwner,
     query: Result<Query<HistoryQuery>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<HistoryResponse>, ApiError> {
@@ -381,7 +386,7 @@ async fn history(
 #[utoipa::path(post, path = "/v1/mailbox/read", tag = "clients", request_body = ReadRequest,
     responses((status = 202, body = Accepted), (status = 400, body = ErrorBody)))]
 async fn mark_read(
-    State(state): State<ApiState>,
+    State(state): State<ClientState>,
     owner: MailboxOwner,
     ValidJson(request): ValidJson<ReadRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
@@ -393,7 +398,7 @@ async fn mark_read(
 #[utoipa::path(delete, path = "/v1/mailbox/messages/{msg_id}", tag = "clients",
     params(("msg_id" = i64, Path)), responses((status = 202, body = Accepted), (status = 400, body = ErrorBody)))]
 async fn delete_message(
-    State(state): State<ApiState>,
+    State(state): State<ClientState>,
     owner: MailboxOwner,
     ValidPath(msg_id): ValidPath<MsgId>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {

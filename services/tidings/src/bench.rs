@@ -17,8 +17,8 @@ use tidings_domain::sync::SyncCursor;
 use tidings_ingest::{BroadcastDraftRequest, SendMode, SendRequest};
 use tidings_ports::Subscription;
 
-use crate::all_in_one::{Pipeline, open_embedded};
 use crate::config::Config;
+use crate::server::{Pipeline, Role, open_engines};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BenchArgs {
@@ -66,7 +66,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let temp = tempfile_dir()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.clone());
     let config = Config { data_dir, ..Config::default() };
-    let (log, store) = open_embedded(&config)?;
+    let (log, store) = open_engines(&config, &Role::ALL)?;
     let pipeline = Pipeline::assemble(&config, log.clone(), store);
     let mut rows = Vec::new();
 

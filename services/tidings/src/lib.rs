@@ -2,14 +2,14 @@
 //! the commands around them. `main.rs` only parses arguments.
 //!
 //! - [`config`]: the layered configuration.
-//! - [`all_in_one`]: every role in one process on the embedded engines.
+//! - [`server`]: the roles (ingest, project, pull) on the configured engines.
 //! - [`token`]: development tokens and the auth secret.
 //! - [`bench`]: the hot-path benchmarks.
 //! - [`telemetry`]: logs and the metrics recorder.
 
-pub mod all_in_one;
 pub mod bench;
 pub mod config;
+pub mod server;
 pub mod telemetry;
 pub mod token;
 

@@ -4,6 +4,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 use tidings::config::{Config, Overrides};
+use tidings::server::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -64,7 +65,7 @@ fn main() -> anyhow::Result<()> {
         Command::AllInOne(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
             tidings::telemetry::init(&config.telemetry);
-            runtime.block_on(async { tidings::all_in_one::run(config, tidings::shutdown_signal()).await })
+            runtime.block_on(async { tidings::server::run(config, &Role::ALL, tidings::shutdown_signal()).await })
         }
         Command::Token(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
