@@ -14,11 +14,28 @@ pub const SECRET: &str = "e2e-secret";
 /// The refresh interval the test servers run with.
 pub const REFRESH: Duration = Duration::from_millis(300);
 
-pub struct Server {
+/// How the system under test is deployed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// One `tidings all-in-one` process on embedded engines.
+    Embedded,
+}
+
+/// One running `tidings` process.
+struct Process {
+    args: Vec<String>,
     child: Option<Child>,
-    pub api: String,
-    pub admin: String,
+    admin: String,
+}
+
+pub struct Server {
+    processes: Vec<Process>,
+    /// Where business servers and operators call.
+    business_api: String,
+    /// Where clients call (also serves /openapi.json).
+    client_api: String,
     data_dir: PathBuf,
+    env: Vec<(String, String)>,
     _temp: tempfile::TempDir,
     http: reqwest::Client,
     auth: Authenticator,
@@ -28,68 +45,106 @@ fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
 }
 
+/// Arguments for a process serving `command` on fresh ports: (args, api url, admin url).
+fn serving(command: &str, data_dir: &Path) -> (Vec<String>, String, String) {
+    let (api_port, admin_port) = (free_port(), free_port());
+    let args = vec![
+        command.to_owned(),
+        "--data-dir".to_owned(),
+        data_dir.display().to_string(),
+        "--listen".to_owned(),
+        format!("127.0.0.1:{api_port}"),
+        "--admin-listen".to_owned(),
+        format!("127.0.0.1:{admin_port}"),
+    ];
+    (args, format!("http://127.0.0.1:{api_port}"), format!("http://127.0.0.1:{admin_port}"))
+}
+
 impl Server {
-    pub async fn start() -> Self {
+    pub async fn start(mode: Mode) -> Self {
         let temp = tempfile::tempdir().expect("temporary data dir");
         let data_dir = temp.path().join("data");
+        let env = vec![
+            ("TIDINGS_AUTH__SECRET".to_owned(), SECRET.to_owned()),
+            ("TIDINGS_PULLER__REFRESH_INTERVAL_MS".to_owned(), REFRESH.as_millis().to_string()),
+            ("TIDINGS_PROJECTOR__POLL_WAIT_MS".to_owned(), "50".to_owned()),
+            ("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS".to_owned(), "50".to_owned()),
+            ("RUST_LOG".to_owned(), "warn".to_owned()),
+        ];
+        let (processes, business_api, client_api) = match mode {
+            Mode::Embedded => {
+                let (args, api, admin) = serving("all-in-one", &data_dir);
+                (vec![Process { args, child: None, admin }], api.clone(), api)
+            }
+        };
         let mut server = Server {
-            child: None,
-            api: String::new(),
-            admin: String::new(),
+            processes,
+            business_api,
+            client_api,
             data_dir,
+            env,
             _temp: temp,
             http: reqwest::Client::new(),
             auth: Authenticator::new(SECRET.as_bytes()),
         };
-        server.launch().await;
+        server.launch_all().await;
         server
     }
 
-    async fn launch(&mut self) {
-        let (api_port, admin_port) = (free_port(), free_port());
-        self.api = format!("http://127.0.0.1:{api_port}");
-        self.admin = format!("http://127.0.0.1:{admin_port}");
-        let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
-            .args(["all-in-one", "--data-dir"])
-            .arg(&self.data_dir)
-            .args(["--listen", &format!("127.0.0.1:{api_port}"), "--admin-listen", &format!("127.0.0.1:{admin_port}")])
-            .env("TIDINGS_AUTH__SECRET", SECRET)
-            .env("TIDINGS_PULLER__REFRESH_INTERVAL_MS", REFRESH.as_millis().to_string())
-            .env("TIDINGS_PROJECTOR__POLL_WAIT_MS", "50")
-            .env("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS", "50")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .spawn()
-            .expect("start the tidings binary");
-        self.child = Some(child);
-        self.wait_ready().await;
+    async fn launch_all(&mut self) {
+        for index in 0..self.processes.len() {
+            let child = Command::new(env!("CARGO_BIN_EXE_tidings"))
+                .args(&self.processes[index].args)
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .stdin(Stdio::null())
+                .spawn()
+                .expect("start the tidings binary");
+            self.processes[index].child = Some(child);
+        }
+        for index in 0..self.processes.len() {
+            self.wait_ready(index).await;
+        }
     }
 
-    async fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(30);
+    async fn wait_ready(&mut self, index: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let process = &mut self.processes[index];
         loop {
-            if let Some(status) = self.child.as_mut().and_then(|c| c.try_wait().expect("poll child")) {
-                panic!("tidings exited before it was ready: {status}");
+            if let Some(status) = process.child.as_mut().and_then(|c| c.try_wait().expect("poll child")) {
+                panic!("tidings {:?} exited before it was ready: {status}", process.args);
             }
-            let ready = self.http.get(format!("{}/health/ready", self.admin)).send().await;
+            let ready = self.http.get(format!("{}/health/ready", process.admin)).send().await;
             if ready.is_ok_and(|r| r.status().is_success()) {
                 return;
             }
-            assert!(Instant::now() < deadline, "tidings was not ready within 30 s");
+            assert!(Instant::now() < deadline, "tidings {:?} was not ready within 60 s", process.args);
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// SIGKILL, no shutdown: whatever was acknowledged must survive.
+    /// SIGKILL every process, no shutdown, then start them again: whatever was
+    /// acknowledged must survive.
     pub async fn kill9_and_restart(&mut self) {
-        let mut child = self.child.take().expect("running");
-        child.kill().expect("kill -9");
-        child.wait().expect("reap");
-        self.launch().await;
+        for process in &mut self.processes {
+            let mut child = process.child.take().expect("running");
+            child.kill().expect("kill -9");
+            child.wait().expect("reap");
+        }
+        self.launch_all().await;
     }
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The API that serves clients and the OpenAPI document.
+    pub fn api(&self) -> &str {
+        &self.client_api
+    }
+
+    /// Every process's admin listener.
+    pub fn admins(&self) -> Vec<String> {
+        self.processes.iter().map(|p| p.admin.clone()).collect()
     }
 
     pub fn token(&self, role: Role, app_id: i64, sub: &str, exp_in_s: i64, guest: bool) -> String {
@@ -97,36 +152,50 @@ impl Server {
         self.auth.mint(&Claims { role, app_id, sub: sub.into(), exp, guest })
     }
 
+    fn caller(&self, role: Role, token: String) -> Caller<'_> {
+        let base = if role == Role::User { &self.client_api } else { &self.business_api };
+        Caller { server: self, base: base.clone(), token, headers: vec![] }
+    }
+
     pub fn app(&self, app_id: i64) -> Caller<'_> {
-        Caller { server: self, token: self.token(Role::App, app_id, "biz", 3600, false), headers: vec![] }
+        self.caller(Role::App, self.token(Role::App, app_id, "biz", 3600, false))
     }
 
     pub fn operator(&self, app_id: i64) -> Caller<'_> {
-        Caller { server: self, token: self.token(Role::Operator, app_id, "ops", 3600, false), headers: vec![] }
+        self.caller(Role::Operator, self.token(Role::Operator, app_id, "ops", 3600, false))
     }
 
     pub fn user(&self, app_id: i64, uid: i64) -> Caller<'_> {
-        Caller { server: self, token: self.token(Role::User, app_id, &uid.to_string(), 3600, false), headers: vec![] }
+        self.caller(Role::User, self.token(Role::User, app_id, &uid.to_string(), 3600, false))
     }
 
-    pub fn caller_with_token(&self, token: String) -> Caller<'_> {
-        Caller { server: self, token, headers: vec![] }
+    /// A caller with a given token, at the API its role calls.
+    pub fn caller_with_token(&self, role: Role, token: String) -> Caller<'_> {
+        self.caller(role, token)
     }
 
+    /// The sum of a metric over every process.
     pub async fn metric(&self, name: &str) -> f64 {
-        let text = self.http.get(format!("{}/metrics", self.admin)).send().await.unwrap().text().await.unwrap();
-        text.lines()
-            .filter(|line| line.starts_with(name) && !line.starts_with('#'))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum()
+        let mut total = 0.0;
+        for admin in self.admins() {
+            let text = self.http.get(format!("{admin}/metrics")).send().await.unwrap().text().await.unwrap();
+            total += text
+                .lines()
+                .filter(|line| line.starts_with(name) && !line.starts_with('#'))
+                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                .sum::<f64>();
+        }
+        total
     }
 }
 
 impl Drop for Server {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
-            let _ = child.kill();
-            let _ = child.wait();
+        for process in &mut self.processes {
+            if let Some(mut child) = process.child.take() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
         }
     }
 }
@@ -134,19 +203,25 @@ impl Drop for Server {
 /// One caller's credentials and client headers.
 pub struct Caller<'a> {
     server: &'a Server,
+    base: String,
     token: String,
     headers: Vec<(String, String)>,
 }
 
 impl Caller<'_> {
+    /// The same caller, calling the API that `role` normally calls (to check refusals).
+    pub fn at_api_of(mut self, role: Role) -> Self {
+        self.base = if role == Role::User { self.server.client_api.clone() } else { self.server.business_api.clone() };
+        self
+    }
+
     pub fn header(mut self, name: &str, value: &str) -> Self {
         self.headers.push((name.into(), value.into()));
         self
     }
 
     fn request(&self, method: Method, path: &str) -> RequestBuilder {
-        let mut request =
-            self.server.http.request(method, format!("{}{path}", self.server.api)).bearer_auth(&self.token);
+        let mut request = self.server.http.request(method, format!("{}{path}", self.base)).bearer_auth(&self.token);
         for (name, value) in &self.headers {
             request = request.header(name, value);
         }

@@ -1,6 +1,38 @@
-//! End-to-end scenarios over real HTTP against a running `tidings all-in-one`.
+//! End-to-end scenarios over real HTTP against running `tidings` processes: each scenario
+//! runs once against `tidings all-in-one` on embedded engines.
 
 mod harness;
+
+/// Runs each scenario as a test per deployment.
+macro_rules! scenarios {
+    ($($scenario:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Server::start(super::harness::Mode::Embedded).await).await;
+                }
+            )*
+        }
+    };
+}
+
+scenarios!(
+    unicast_reaches_only_its_recipient_with_every_field,
+    batch_reaches_thirty_users_and_repeated_syncs_deliver_once,
+    private_chat_lands_in_both_mailboxes_with_the_partner_as_contacter,
+    msgkey_sent_twice_delivers_once,
+    broadcast_lifecycle_from_draft_to_stop,
+    a_user_who_appears_after_publication_still_gets_the_broadcast,
+    audience_filters_by_platform_core_level_and_login,
+    expired_broadcasts_and_messages_disappear,
+    deleting_a_broadcast_hides_it_for_that_user_only_and_private_deletes_stick,
+    read_marks_show_in_later_pulls,
+    a_killed_process_loses_nothing_it_acknowledged,
+    bad_input_gets_a_clear_error_and_writes_nothing,
+    pulls_do_not_read_the_public_mailbox_from_the_store,
+    openapi_metrics_and_health_are_served,
+);
 
 use std::time::{Duration, Instant};
 
@@ -27,9 +59,7 @@ fn unicast(to: i64, content: &str) -> Value {
     json!({"mode": "unicast", "from_uid": 1, "to_uids": [to], "content": content})
 }
 
-#[tokio::test]
-async fn unicast_reaches_only_its_recipient_with_every_field() {
-    let server = Server::start().await;
+async fn unicast_reaches_only_its_recipient_with_every_field(server: Server) {
     server
         .app(APP)
         .send(
@@ -58,9 +88,7 @@ async fn unicast_reaches_only_its_recipient_with_every_field() {
     assert!(others.is_empty(), "another user got {others:?}");
 }
 
-#[tokio::test]
-async fn batch_reaches_thirty_users_and_repeated_syncs_deliver_once() {
-    let server = Server::start().await;
+async fn batch_reaches_thirty_users_and_repeated_syncs_deliver_once(server: Server) {
     let uids: Vec<i64> = (100..130).collect();
     server.app(APP).send(APP, json!({"mode": "batch", "from_uid": 1, "to_uids": uids, "content": "to thirty"})).await;
     for uid in &uids {
@@ -73,9 +101,7 @@ async fn batch_reaches_thirty_users_and_repeated_syncs_deliver_once() {
     }
 }
 
-#[tokio::test]
-async fn private_chat_lands_in_both_mailboxes_with_the_partner_as_contacter() {
-    let server = Server::start().await;
+async fn private_chat_lands_in_both_mailboxes_with_the_partner_as_contacter(server: Server) {
     server.app(APP).send(APP, json!({"mode": "private", "from_uid": 21, "to_uids": [22], "content": "hi 22"})).await;
     let receiver = wait_for_messages(&server, 22, 1).await;
     let sender = wait_for_messages(&server, 21, 1).await;
@@ -83,9 +109,7 @@ async fn private_chat_lands_in_both_mailboxes_with_the_partner_as_contacter() {
     assert_eq!(contents(&receiver), contents(&sender));
 }
 
-#[tokio::test]
-async fn msgkey_sent_twice_delivers_once() {
-    let server = Server::start().await;
+async fn msgkey_sent_twice_delivers_once(server: Server) {
     let body = json!({"mode": "unicast", "from_uid": 1, "to_uids": [30], "content": "once", "msgkey": "order-42"});
     server.app(APP).send(APP, body.clone()).await;
     server.app(APP).send(APP, body).await;
@@ -94,9 +118,7 @@ async fn msgkey_sent_twice_delivers_once() {
     assert_eq!(contents(&messages), vec!["once", "marker"]);
 }
 
-#[tokio::test]
-async fn broadcast_lifecycle_from_draft_to_stop() {
-    let server = Server::start().await;
+async fn broadcast_lifecycle_from_draft_to_stop(server: Server) {
     let operator = server.operator(APP);
     let (tester, someone) = (server.user(APP, 41), server.user(APP, 42));
     server.app(APP).send(APP, unicast(42, "before")).await;
@@ -161,9 +183,7 @@ async fn broadcast_lifecycle_from_draft_to_stop() {
     assert_eq!((status, got["state"].as_str(), got["version"].as_i64()), (StatusCode::OK, Some("stopped"), Some(1)));
 }
 
-#[tokio::test]
-async fn a_user_who_appears_after_publication_still_gets_the_broadcast() {
-    let server = Server::start().await;
+async fn a_user_who_appears_after_publication_still_gets_the_broadcast(server: Server) {
     let operator = server.operator(APP);
     let id = operator.create_broadcast(APP, json!({"content": "welcome all"})).await;
     operator.broadcast_action(APP, id, "publish").await;
@@ -181,9 +201,7 @@ async fn sees_restricted(caller: harness::Caller<'_>) -> bool {
     .await
 }
 
-#[tokio::test]
-async fn audience_filters_by_platform_core_level_and_login() {
-    let server = Server::start().await;
+async fn audience_filters_by_platform_core_level_and_login(server: Server) {
     let operator = server.operator(APP);
     let audience = json!({"audience": {"platforms": ["ios"], "min_core_level": 200, "max_core_level": 300, "logged_in_only": true},
         "content": "ios 200-300"});
@@ -203,15 +221,13 @@ async fn audience_filters_by_platform_core_level_and_login() {
     assert!(!sees_restricted(server.user(APP, 4).header("platform", "ios").header("core_level", "199")).await);
     assert!(!sees_restricted(server.user(APP, 5).header("platform", "ios").header("core_level", "301")).await);
     assert!(!sees_restricted(server.user(APP, 6).header("platform", "ios")).await);
-    let guest = server.caller_with_token(server.token(Role::User, APP, "7", 3600, true));
+    let guest = server.caller_with_token(Role::User, server.token(Role::User, APP, "7", 3600, true));
     assert!(!sees_restricted(guest.header("platform", "ios").header("core_level", "250")).await);
     let (status, error) = server.user(APP, 8).header("platform", "symbian").get("/v1/mailbox/sync").await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("platform")));
 }
 
-#[tokio::test]
-async fn expired_broadcasts_and_messages_disappear() {
-    let server = Server::start().await;
+async fn expired_broadcasts_and_messages_disappear(server: Server) {
     let operator = server.operator(APP);
     let expire_at = tidings_domain::time::now_s() + 3;
     let id = operator.create_broadcast(APP, json!({"content": "short-lived", "expire_at": expire_at})).await;
@@ -231,9 +247,7 @@ async fn expired_broadcasts_and_messages_disappear() {
     .await;
 }
 
-#[tokio::test]
-async fn deleting_a_broadcast_hides_it_for_that_user_only_and_private_deletes_stick() {
-    let server = Server::start().await;
+async fn deleting_a_broadcast_hides_it_for_that_user_only_and_private_deletes_stick(server: Server) {
     let operator = server.operator(APP);
     let id = operator.create_broadcast(APP, json!({"content": "dismissable"})).await;
     operator.broadcast_action(APP, id, "publish").await;
@@ -253,9 +267,7 @@ async fn deleting_a_broadcast_hides_it_for_that_user_only_and_private_deletes_st
     assert_eq!(contents(&other.sync_all("").await.0), vec!["dismissable"]);
 }
 
-#[tokio::test]
-async fn read_marks_show_in_later_pulls() {
-    let server = Server::start().await;
+async fn read_marks_show_in_later_pulls(server: Server) {
     for text in ["one", "two", "three"] {
         server.app(APP).send(APP, unicast(70, text)).await;
     }
@@ -273,9 +285,7 @@ async fn read_marks_show_in_later_pulls() {
     assert_eq!(read.len(), 3);
 }
 
-#[tokio::test]
-async fn a_killed_process_loses_nothing_it_acknowledged() {
-    let mut server = Server::start().await;
+async fn a_killed_process_loses_nothing_it_acknowledged(mut server: Server) {
     let app = server.app(APP);
     let sent: Vec<String> = (0..40).map(|n| format!("survivor {n}")).collect();
     for text in &sent {
@@ -296,9 +306,7 @@ async fn a_killed_process_loses_nothing_it_acknowledged() {
     assert_eq!(got, expected, "lost or duplicated across kill -9");
 }
 
-#[tokio::test]
-async fn bad_input_gets_a_clear_error_and_writes_nothing() {
-    let server = Server::start().await;
+async fn bad_input_gets_a_clear_error_and_writes_nothing(server: Server) {
     let app = server.app(APP);
     let path = format!("/v1/apps/{APP}/messages");
     let cases: Vec<(&str, String, &str)> = vec![
@@ -348,7 +356,7 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing() {
     });
     let expired = server.token(Role::App, APP, "biz", -3600, false);
     for (case, token) in [("forged", forged), ("expired", expired)] {
-        let (status, error) = server.caller_with_token(token).post(&path, unicast(90, "sneaky")).await;
+        let (status, error) = server.caller_with_token(Role::App, token).post(&path, unicast(90, "sneaky")).await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("unauthorized")),
@@ -357,11 +365,12 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing() {
     }
     let (status, _) = server.app(APP + 1).post(&path, unicast(90, "other app")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an app token works only for its own app");
-    let (status, _) = server.user(APP, 90).post(&path, unicast(91, "a user is no business server")).await;
+    let (status, _) =
+        server.user(APP, 90).at_api_of(Role::App).post(&path, unicast(91, "a user is no business server")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = server.app(APP).get("/v1/mailbox/sync").await;
+    let (status, _) = server.app(APP).at_api_of(Role::User).get("/v1/mailbox/sync").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an app token opens no mailbox");
-    let (status, _) = server.user(APP, 90).get(&format!("/v1/apps/{APP}/broadcasts")).await;
+    let (status, _) = server.user(APP, 90).at_api_of(Role::App).get(&format!("/v1/apps/{APP}/broadcasts")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a user can't read the console's view");
     let (status, error) = server.user(APP, 90).get("/v1/mailbox/sync?cursor=garbage").await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("cursor")));
@@ -377,9 +386,7 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing() {
     assert_eq!(list["broadcasts"].as_array().map(Vec::len), Some(1), "only the one draft exists: {list}");
 }
 
-#[tokio::test]
-async fn pulls_do_not_read_the_public_mailbox_from_the_store() {
-    let server = Server::start().await;
+async fn pulls_do_not_read_the_public_mailbox_from_the_store(server: Server) {
     let operator = server.operator(APP);
     let id = operator.create_broadcast(APP, json!({"content": "cached"})).await;
     operator.broadcast_action(APP, id, "publish").await;
@@ -403,19 +410,19 @@ async fn pulls_do_not_read_the_public_mailbox_from_the_store() {
     assert!(reads >= 1.0, "the cache was not refreshed at all in {elapsed:?}");
 }
 
-#[tokio::test]
-async fn openapi_metrics_and_health_are_served() {
-    let server = Server::start().await;
+async fn openapi_metrics_and_health_are_served(server: Server) {
     let http = reqwest::Client::new();
-    let openapi: Value = http.get(format!("{}/openapi.json", server.api)).send().await.unwrap().json().await.unwrap();
+    let openapi: Value = http.get(format!("{}/openapi.json", server.api())).send().await.unwrap().json().await.unwrap();
     assert!(openapi["openapi"].as_str().unwrap().starts_with("3."));
     for path in ["/v1/apps/{app_id}/messages", "/v1/mailbox/sync", "/v1/mailbox/history", "/v1/apps/{app_id}/whitelist"]
     {
         assert!(openapi["paths"][path].is_object(), "{path} missing from OpenAPI");
     }
-    for path in ["/health/live", "/health/ready", "/metrics"] {
-        let response = http.get(format!("{}{path}", server.admin)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    for admin in server.admins() {
+        for path in ["/health/live", "/health/ready", "/metrics"] {
+            let response = http.get(format!("{admin}{path}")).send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK, "{admin}{path}");
+        }
     }
     server.app(APP).send(APP, unicast(1, "count me")).await;
     wait_for_messages(&server, 1, 1).await;
