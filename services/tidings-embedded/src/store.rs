@@ -96,6 +96,14 @@ impl EmbeddedStore {
     }
 
     /// Runs `work` on the blocking pool: fjall reads and syncs may wait on the disk.
+    /// Runs a point read or a bounded scan on the caller's thread: they take microseconds
+    /// (memtables and the block cache), less than handing them to the blocking pool would,
+    /// and they are what every pull does. Writes (which sync to disk) and full scans go to
+    /// the blocking pool.
+    fn read_now<T>(&self, work: impl FnOnce(&StoreInner) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        work(&self.inner)
+    }
+
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&StoreInner) -> Result<T, StoreError> + Send + 'static,
@@ -304,18 +312,17 @@ impl StoreInner {
 #[async_trait]
 impl Store for EmbeddedStore {
     async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError> {
-        self.blocking(move |store| {
+        self.read_now(|store| {
             let snapshot = store.database.snapshot();
             let state: Option<StoredMailboxState> =
                 get(&snapshot, &store.mailboxes, "mailbox state", &keys::mailbox_key(mailbox))?;
             Ok(state.unwrap_or_default().into())
         })
-        .await
     }
 
     async fn find_delivery(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<Option<MsgId>, StoreError> {
         let key = keys::delivery_key(mailbox, dedupe_key);
-        self.blocking(move |store| {
+        self.read_now(|store| {
             let snapshot = store.database.snapshot();
             let Some(value) = snapshot.get(&store.deliveries, key).map_err(from_fjall)? else {
                 return Ok(None);
@@ -323,7 +330,6 @@ impl Store for EmbeddedStore {
             let msg_id = value.first_chunk::<8>().ok_or_else(|| StoreError::Corrupt("undecodable delivery".into()))?;
             Ok(Some(MsgId::from_be_bytes(*msg_id)))
         })
-        .await
     }
 
     async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError> {
@@ -341,24 +347,22 @@ impl Store for EmbeddedStore {
         order: Order,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.blocking(move |store| store.read_mailbox(mailbox, range, order, limit)).await
+        self.read_now(|store| store.read_mailbox(mailbox, range, order, limit))
     }
 
     async fn public_state(&self, app_id: AppId) -> Result<PublicState, StoreError> {
-        self.blocking(move |store| {
+        self.read_now(|store| {
             let snapshot = store.database.snapshot();
             let state = get(&snapshot, &store.public_states, "public state", &keys::app_key(app_id))?;
             Ok(state.unwrap_or_default())
         })
-        .await
     }
 
     async fn broadcast(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<Option<Broadcast>, StoreError> {
-        self.blocking(move |store| {
+        self.read_now(|store| {
             let snapshot = store.database.snapshot();
             get(&snapshot, &store.broadcasts, "broadcast", &keys::broadcast_key(app_id, broadcast_id))
         })
-        .await
     }
 
     async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, StoreError> {
