@@ -15,7 +15,7 @@ use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::Mailbox;
 use tidings_domain::sync::SyncCursor;
 use tidings_ingest::{BroadcastDraftRequest, SendMode, SendRequest};
-use tidings_ports::Subscription;
+use tidings_ports::{Subscription, Topics};
 
 use crate::config::Config;
 use crate::server::{Pipeline, Role, open_engines};
@@ -66,7 +66,7 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let temp = tempfile_dir()?;
     let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.clone());
     let config = Config { data_dir, ..Config::default() };
-    let (log, store) = open_engines(&config, &Role::ALL)?;
+    let (log, store) = open_engines(&config, &Role::ALL).await?;
     let pipeline = Pipeline::assemble(&config, log.clone(), store);
     let mut rows = Vec::new();
 
@@ -74,7 +74,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     rows.push(ingest_phase(&pipeline, &args).await?);
 
     eprintln!("projection ...");
-    let topics = [format!("{}.mailbox", config.log.topic_prefix()), format!("{}.broadcast", config.log.topic_prefix())];
+    let topics = Topics::with_prefix(&config.topics.prefix);
+    let topics = [topics.mailbox, topics.broadcast];
     let mut subscription = log.subscribe("bench-projector", &topics).await?;
     rows.push(projection_phase(&pipeline, subscription.as_mut(), "projector (deliveries)").await?);
 
@@ -224,7 +225,7 @@ async fn pull_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<Ben
                 let viewer = Viewer { uid, guest: false, version: ClientVersion::default() };
                 let pulled = Instant::now();
                 let page = puller.sync(Mailbox::new(APP, uid), &viewer, SyncCursor::default(), limit).await?;
-                                latencies.push(pulled.elapsed());
+                latencies.push(pulled.elapsed());
                 returned += page.messages.len() as u64;
                 // Each simulated client is its own task: let the others run between pulls.
                 tokio::task::yield_now().await;
@@ -232,7 +233,7 @@ async fn pull_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<Ben
             anyhow::Ok((returned, latencies))
         });
     }
-        let (returned, latencies) = join_all(workers).await?;
+    let (returned, latencies) = join_all(workers).await?;
     anyhow::ensure!(returned > 0, "pulls returned no messages: the benchmark data is missing");
     let pulls = latencies.len() as u64;
     Ok(row("puller (merged syncs, cache on)", pulls, "pulls", started.elapsed(), latencies))

@@ -20,6 +20,7 @@ pub struct Config {
     pub admin_listen: SocketAddr,
     pub auth: AuthConfig,
     pub log: LogConfig,
+    pub topics: TopicsConfig,
     pub store: StoreConfig,
     pub ingest: IngestConfig,
     pub projector: ProjectorConfig,
@@ -35,6 +36,7 @@ impl Default for Config {
             admin_listen: "127.0.0.1:9090".parse().expect("valid address"),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
+            topics: TopicsConfig::default(),
             store: StoreConfig::default(),
             ingest: IngestConfig::default(),
             projector: ProjectorConfig::default(),
@@ -65,24 +67,15 @@ impl Default for AuthConfig {
 pub enum LogConfig {
     /// The embedded durable log in `data_dir`.
     Embedded {
+        /// Partitions per topic.
         #[serde(default = "default_partitions")]
         partitions: u32,
-        #[serde(default = "default_topic_prefix")]
-        topic_prefix: String,
     },
-}
-
-impl LogConfig {
-    pub fn topic_prefix(&self) -> &str {
-        match self {
-            LogConfig::Embedded { topic_prefix, .. } => topic_prefix,
-        }
-    }
 }
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig::Embedded { partitions: default_partitions(), topic_prefix: default_topic_prefix() }
+        LogConfig::Embedded { partitions: default_partitions() }
     }
 }
 
@@ -90,17 +83,29 @@ fn default_partitions() -> u32 {
     8
 }
 
-fn default_topic_prefix() -> String {
-    "tidings".into()
+/// The topic names: `<prefix>.mailbox`, `<prefix>.broadcast`, `<prefix>.notify`,
+/// `<prefix>.dead-letter`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TopicsConfig {
+    pub prefix: String,
+}
+
+impl Default for TopicsConfig {
+    fn default() -> Self {
+        Self { prefix: "tidings".into() }
+    }
 }
 
 /// The store engine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "provider", rename_all = "lowercase", deny_unknown_fields)]
+#[serde(tag = "provider", rename_all = "lowercase")]
 pub enum StoreConfig {
     /// The embedded durable store in `data_dir`.
     #[default]
     Embedded,
+    /// ScyllaDB or Apache Cassandra, over CQL.
+    Scylla(tidings_scylla::ScyllaSettings),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -248,8 +253,11 @@ impl Config {
         );
         anyhow::ensure!(self.projector.batch_size >= 1, "projector.batch_size must be at least 1");
         anyhow::ensure!(self.ingest.max_batch_recipients >= 1, "ingest.max_batch_recipients must be at least 1");
-        let LogConfig::Embedded { partitions, .. } = &self.log;
-        anyhow::ensure!(*partitions >= 1, "log.partitions must be at least 1");
+        match &self.log {
+            LogConfig::Embedded { partitions } => {
+                anyhow::ensure!(*partitions >= 1, "log.partitions must be at least 1")
+            }
+        }
         Ok(())
     }
 

@@ -31,12 +31,30 @@ enum Command {
     /// Run every role (ingest, projector, puller, HTTP API) in one process on the embedded
     /// engines: one data directory, nothing else to install.
     AllInOne(ServeArgs),
+    /// Run the ingest role: the API of business servers and operators (sends, broadcasts,
+    /// whitelist), appending to the configured Kafka.
+    Ingest(ServeArgs),
+    /// Run the projector role: consume Kafka and project into the CQL store. Run several in
+    /// one consumer group (projector.group) to share the partitions.
+    Project(ServeArgs),
+    /// Run the pull role: the API of clients (sync, history, read marks, deletions), with
+    /// the public mailbox cached in memory.
+    Pull(ServeArgs),
+    /// Manage the CQL schema.
+    #[command(subcommand)]
+    Schema(SchemaCommand),
     /// Mint a development token (real deployments mint them in their login service).
     Token(tidings::token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
     Config(ServeArgs),
     /// Measure the hot paths on embedded engines and print a table.
     Bench(tidings::bench::BenchArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum SchemaCommand {
+    /// Create the keyspace and apply every versioned .cql file not applied yet (idempotent).
+    Migrate(ServeArgs),
 }
 
 #[derive(Debug, clap::Args)]
@@ -62,10 +80,14 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Command::AllInOne(args) => {
+        Command::AllInOne(args) => serve(&runtime, cli.config.as_deref(), &args, &Role::ALL),
+        Command::Ingest(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Ingest]),
+        Command::Project(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Project]),
+        Command::Pull(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Pull]),
+        Command::Schema(SchemaCommand::Migrate(args)) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
             tidings::telemetry::init(&config.telemetry);
-            runtime.block_on(async { tidings::server::run(config, &Role::ALL, tidings::shutdown_signal()).await })
+            runtime.block_on(tidings::server::migrate_schema(&config))
         }
         Command::Token(args) => {
             let config = Config::load(cli.config.as_deref(), &args.overrides())?;
@@ -79,4 +101,15 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Bench(args) => runtime.block_on(tidings::bench::run(args)),
     }
+}
+
+fn serve(
+    runtime: &tokio::runtime::Runtime,
+    config_file: Option<&std::path::Path>,
+    args: &ServeArgs,
+    roles: &[Role],
+) -> anyhow::Result<()> {
+    let config = Config::load(config_file, &args.overrides())?;
+    tidings::telemetry::init(&config.telemetry);
+    runtime.block_on(async { tidings::server::run(config, roles, tidings::shutdown_signal()).await })
 }

@@ -13,6 +13,7 @@ use tidings_ingest::Ingest;
 use tidings_ports::{EventLog, Store, Topics};
 use tidings_projector::Projector;
 use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
+use tidings_scylla::ScyllaStore;
 use tokio::net::TcpListener;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -51,7 +52,7 @@ pub struct Pipeline {
 impl Pipeline {
     pub fn assemble(config: &Config, log: Arc<dyn EventLog>, store: Arc<dyn Store>) -> Self {
         let codec = EventCodec::new();
-        let topics = Topics::with_prefix(config.log.topic_prefix());
+        let topics = Topics::with_prefix(&config.topics.prefix);
         let ingest = Ingest::new(log.clone(), store.clone(), codec.clone(), topics.clone(), config.ingest.settings());
         let projector = Projector::new(log, store.clone(), codec, topics, config.projector.settings());
         let mode = if config.puller.public_cache { CacheMode::Cached } else { CacheMode::Bypass };
@@ -62,20 +63,54 @@ impl Pipeline {
 }
 
 /// Opens the engines the configuration names. The embedded ones live in one process: only
-/// a process that runs every role may open them.
-pub fn open_engines(config: &Config, roles: &[Role]) -> anyhow::Result<(Arc<dyn EventLog>, Arc<dyn Store>)> {
-    match (&config.log, &config.store) {
-        (LogConfig::Embedded { partitions, .. }, StoreConfig::Embedded) => {
-            anyhow::ensure!(
-                roles.len() == Role::ALL.len(),
-                "the embedded engines serve one process: run `tidings all-in-one`, or configure Kafka and a CQL store"
-            );
+/// a process that runs every role may use them.
+pub async fn open_engines(config: &Config, roles: &[Role]) -> anyhow::Result<(Arc<dyn EventLog>, Arc<dyn Store>)> {
+    let embedded_log = match &config.log {
+        LogConfig::Embedded { partitions } => Some(*partitions),
+    };
+    let uses_embedded = embedded_log.is_some() || config.store == StoreConfig::Embedded;
+    anyhow::ensure!(
+        !uses_embedded || roles.len() == Role::ALL.len(),
+        "the embedded engines serve one process: run `tidings all-in-one`, or configure Kafka and a CQL store"
+    );
+    let embedded = match uses_embedded {
+        true => {
             let dir = config.data_dir.join("engines");
-            let engines = EmbeddedEngines::open(&dir, *partitions)
-                .with_context(|| format!("opening the embedded engines in {}", dir.display()))?;
-            Ok((engines.log, engines.store))
+            let partitions = embedded_log.unwrap_or(1);
+            Some(
+                EmbeddedEngines::open(&dir, partitions)
+                    .with_context(|| format!("opening the embedded engines in {}", dir.display()))?,
+            )
         }
-    }
+        false => None,
+    };
+    let log: Arc<dyn EventLog> = match (&config.log, &embedded) {
+        (LogConfig::Embedded { .. }, Some(engines)) => engines.log.clone(),
+        (LogConfig::Embedded { .. }, None) => unreachable!("opened above"),
+    };
+    let store: Arc<dyn Store> = match (&config.store, &embedded) {
+        (StoreConfig::Scylla(settings), _) => ScyllaStore::connect(settings)
+            .await
+            .with_context(|| format!("connecting to the CQL store at {:?}", settings.nodes))?,
+        (StoreConfig::Embedded, Some(engines)) => engines.store.clone(),
+        (StoreConfig::Embedded, None) => unreachable!("opened above"),
+    };
+    Ok((log, store))
+}
+
+/// Applies the CQL schema to the configured store (`tidings schema migrate`).
+pub async fn migrate_schema(config: &Config) -> anyhow::Result<()> {
+    let StoreConfig::Scylla(settings) = &config.store else {
+        anyhow::bail!("the configured store is embedded: it needs no migration (set store.provider = \"scylla\")");
+    };
+    let session = tidings_scylla::open_session(settings)
+        .await
+        .with_context(|| format!("connecting to the CQL store at {:?}", settings.nodes))?;
+    let report = tidings_scylla::migrate(&session, &settings.keyspace, settings.replication_factor)
+        .await
+        .with_context(|| format!("migrating keyspace {}", settings.keyspace))?;
+    info!(keyspace = %settings.keyspace, ?report, "schema migrated");
+    Ok(())
 }
 
 /// Runs `roles` until `shutdown` is cancelled.
@@ -83,7 +118,7 @@ pub async fn run(config: Config, roles: &[Role], shutdown: CancellationToken) ->
     let metrics = crate::telemetry::install_metrics()?;
     std::fs::create_dir_all(&config.data_dir)
         .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
-    let (log, store) = open_engines(&config, roles)?;
+    let (log, store) = open_engines(&config, roles).await?;
     let pipeline = Pipeline::assemble(&config, log, store);
     let mut tasks = JoinSet::new();
 
