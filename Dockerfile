@@ -1,5 +1,5 @@
 # The tidings binary in a small image.
-FROM rust:1.90-bookworm AS build
+FROM rust:1-bookworm AS build
 WORKDIR /src
 COPY . .
 RUN cargo build --release --locked --bin tidings

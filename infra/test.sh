@@ -8,7 +8,11 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 infra/install-rust.sh
+echo "==> starting Apache Kafka"
+infra/kafka/start.sh
 echo "==> starting Apache Cassandra (the CQL server)"
 infra/cassandra/start.sh
+echo "==> preparing the Avro interoperability reader (Python)"
+infra/interop/setup.sh
 echo "==> cargo test --workspace"
 cargo test --workspace --locked "$@"

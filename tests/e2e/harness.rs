@@ -19,6 +19,16 @@ pub const REFRESH: Duration = Duration::from_millis(300);
 pub enum Mode {
     /// One `tidings all-in-one` process on embedded engines.
     Embedded,
+    /// Separate ingest, two projector and pull processes on a real Apache Kafka
+    /// (`TIDINGS_TEST_KAFKA`, default 127.0.0.1:9092) and a real CQL server
+    /// (`TIDINGS_TEST_CQL`, default 127.0.0.1:9042), with fresh topics and keyspace.
+    Distributed,
+}
+
+/// How long a change may take to show in pulls: projection lag plus a refresh interval,
+/// with room for a loaded machine (and, distributed, a consumer-group rebalance).
+pub fn visible_within() -> Duration {
+    Duration::from_secs(20)
 }
 
 /// One running `tidings` process.
@@ -39,6 +49,47 @@ pub struct Server {
     _temp: tempfile::TempDir,
     http: reqwest::Client,
     auth: Authenticator,
+}
+
+/// A name no other test run uses.
+fn unique_name() -> String {
+    static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("e2e_{}_{}_{n}", std::process::id(), tidings_domain::time::now_us() % 1_000_000_000)
+}
+
+/// The configuration of a distributed deployment on the test engines.
+fn distributed_env() -> Vec<(String, String)> {
+    let kafka = std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let cql = std::env::var("TIDINGS_TEST_CQL").unwrap_or_else(|_| "127.0.0.1:9042".into());
+    let name = unique_name();
+    [
+        ("TIDINGS_LOG__PROVIDER", "kafka".to_owned()),
+        ("TIDINGS_LOG__BOOTSTRAP_SERVERS", kafka),
+        ("TIDINGS_LOG__PARTITIONS", "4".to_owned()),
+        ("TIDINGS_TOPICS__PREFIX", name.clone()),
+        ("TIDINGS_PROJECTOR__GROUP", name.clone()),
+        ("TIDINGS_STORE__PROVIDER", "scylla".to_owned()),
+        ("TIDINGS_STORE__NODES", format!("[\"{cql}\"]")),
+        ("TIDINGS_STORE__KEYSPACE", name),
+    ]
+    .into_iter()
+    .map(|(key, value)| (key.to_owned(), value))
+    .collect()
+}
+
+/// `tidings schema migrate`, which must succeed: a missing CQL server fails the test here.
+fn migrate(env: &[(String, String)]) {
+    let output = Command::new(env!("CARGO_BIN_EXE_tidings"))
+        .args(["schema", "migrate"])
+        .envs(env.iter().map(|(k, v)| (k, v)))
+        .output()
+        .expect("run tidings schema migrate");
+    assert!(
+        output.status.success(),
+        "tidings schema migrate failed (is the CQL server up? infra/cassandra/start.sh): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 fn free_port() -> u16 {
@@ -71,10 +122,26 @@ impl Server {
             ("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS".to_owned(), "50".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        let mut env = env;
         let (processes, business_api, client_api) = match mode {
             Mode::Embedded => {
                 let (args, api, admin) = serving("all-in-one", &data_dir);
                 (vec![Process { args, child: None, admin }], api.clone(), api)
+            }
+            Mode::Distributed => {
+                env.extend(distributed_env());
+                migrate(&env);
+                let mut processes = Vec::new();
+                let mut api_of = |command: &str| {
+                    let (args, api, admin) = serving(command, &data_dir);
+                    processes.push(Process { args, child: None, admin });
+                    api
+                };
+                let business_api = api_of("ingest");
+                api_of("project");
+                api_of("project");
+                let client_api = api_of("pull");
+                (processes, business_api, client_api)
             }
         };
         let mut server = Server {

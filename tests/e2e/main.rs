@@ -1,7 +1,9 @@
 //! End-to-end scenarios over real HTTP against running `tidings` processes: each scenario
-//! runs once against `tidings all-in-one` on embedded engines.
+//! runs once against `tidings all-in-one` on embedded engines and once against separate
+//! ingest, projector (two, in one group) and pull processes on real Kafka and Cassandra.
 
 mod harness;
+mod interop;
 
 /// Runs each scenario as a test per deployment.
 macro_rules! scenarios {
@@ -11,6 +13,14 @@ macro_rules! scenarios {
                 #[tokio::test]
                 async fn $scenario() {
                     super::$scenario(super::Server::start(super::harness::Mode::Embedded).await).await;
+                }
+            )*
+        }
+        mod distributed {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    super::$scenario(super::Server::start(super::harness::Mode::Distributed).await).await;
                 }
             )*
         }
@@ -36,19 +46,17 @@ scenarios!(
 
 use std::time::{Duration, Instant};
 
-use harness::{REFRESH, Server, contents, eventually};
+use harness::{REFRESH, Server, contents, eventually, visible_within};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tidings_http::Role;
 
 const APP: i64 = 7;
-/// Projection lag plus a refresh interval, with room for a loaded CI machine.
-const VISIBLE_WITHIN: Duration = Duration::from_secs(10);
 
 /// Syncs `user` from the beginning until `expected` messages arrived.
 async fn wait_for_messages(server: &Server, uid: i64, expected: usize) -> Vec<Value> {
     let user = server.user(APP, uid);
-    eventually(&format!("uid {uid} has {expected} messages"), VISIBLE_WITHIN, || async {
+    eventually(&format!("uid {uid} has {expected} messages"), visible_within(), || async {
         let (messages, _) = user.sync_all("").await;
         (messages.len() >= expected).then_some(messages)
     })
@@ -137,7 +145,7 @@ async fn broadcast_lifecycle_from_draft_to_stop(server: Server) {
     let (status, pre) = operator.broadcast_action(APP, id, "prepublish").await;
     assert_eq!((status, pre["state"].as_str()), (StatusCode::OK, Some("pre_published")));
     let (tester_seen, tester_cursor) =
-        eventually("the tester sees the pre-published broadcast", VISIBLE_WITHIN, || async {
+        eventually("the tester sees the pre-published broadcast", visible_within(), || async {
             let (messages, cursor) = tester.sync_all("").await;
             (!messages.is_empty()).then_some((messages, cursor))
         })
@@ -151,7 +159,7 @@ async fn broadcast_lifecycle_from_draft_to_stop(server: Server) {
     let (status, published) = operator.broadcast_action(APP, id, "publish").await;
     assert_eq!((status, published["state"].as_str()), (StatusCode::OK, Some("published")));
     server.app(APP).send(APP, unicast(42, "after")).await;
-    let fresh = eventually("everyone sees the published broadcast", VISIBLE_WITHIN, || async {
+    let fresh = eventually("everyone sees the published broadcast", visible_within(), || async {
         let (messages, _) = someone.sync_all(&someone_cursor).await;
         (messages.len() >= 2).then_some(messages)
     })
@@ -171,7 +179,7 @@ async fn broadcast_lifecycle_from_draft_to_stop(server: Server) {
     let (status, stopped) = operator.broadcast_action(APP, id, "stop").await;
     assert_eq!((status, stopped["state"].as_str()), (StatusCode::OK, Some("stopped")));
     let stopped_at = Instant::now();
-    eventually("the stopped broadcast is gone from history", VISIBLE_WITHIN, || async {
+    eventually("the stopped broadcast is gone from history", visible_within(), || async {
         let (_, page) = someone.get(&format!("/v1/mailbox/history?before={}", i64::MAX)).await;
         (contents(page["messages"].as_array()?) == vec!["before", "after"]).then_some(())
     })
@@ -193,7 +201,7 @@ async fn a_user_who_appears_after_publication_still_gets_the_broadcast(server: S
 
 /// Whether `caller` sees the restricted broadcast, once the unrestricted control one arrived.
 async fn sees_restricted(caller: harness::Caller<'_>) -> bool {
-    eventually("the control broadcast arrives", VISIBLE_WITHIN, || async {
+    eventually("the control broadcast arrives", visible_within(), || async {
         let (messages, _) = caller.sync_all("").await;
         let texts = contents(&messages);
         texts.contains(&"everyone".to_owned()).then_some(texts.contains(&"ios 200-300".to_owned()))
@@ -259,7 +267,7 @@ async fn deleting_a_broadcast_hides_it_for_that_user_only_and_private_deletes_st
         let (status, _) = me.call(Method::DELETE, &format!("/v1/mailbox/messages/{msg_id}"), None).await;
         assert_eq!(status, StatusCode::ACCEPTED);
     }
-    eventually("both are gone for the user", VISIBLE_WITHIN, || async {
+    eventually("both are gone for the user", visible_within(), || async {
         me.sync_all("").await.0.is_empty().then_some(())
     })
     .await;
@@ -276,7 +284,7 @@ async fn read_marks_show_in_later_pulls(server: Server) {
     let user = server.user(APP, 70);
     let (status, _) = user.post("/v1/mailbox/read", json!({"up_to": second})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    let read = eventually("read marks", VISIBLE_WITHIN, || async {
+    let read = eventually("read marks", visible_within(), || async {
         let (messages, _) = user.sync_all("").await;
         let flags: Vec<bool> = messages.iter().map(|m| m["is_read"].as_bool().unwrap()).collect();
         (flags == vec![true, true, false]).then_some(flags)

@@ -17,7 +17,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use backon::{ExponentialBuilder, Retryable};
+use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
 use tidings_domain::broadcast::Broadcast;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, StoredMessage, stamp_msg_id};
@@ -25,7 +25,10 @@ use tidings_domain::public::{PublicState, apply_broadcast_event};
 use tidings_domain::time::now_us;
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq};
 use tidings_events::{DeadLetter, EventCodec};
-use tidings_ports::{EventLog, LogError, LogRecord, MailboxChange, OutgoingRecord, Store, StoreError, Topics};
+use tidings_ports::{
+    EventLog, LogError, LogRecord, MailboxChange, OutgoingRecord, RecordPosition, Store, StoreError, Subscription,
+    Topics,
+};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, warn};
 
@@ -118,13 +121,31 @@ impl Projector {
         let topics = [self.topics.mailbox.clone(), self.topics.broadcast.clone()];
         let mut subscription = self.log.subscribe(&self.settings.group, &topics).await?;
         info!(group = %self.settings.group, "projector started");
+        let mut lag_reported = Instant::now() - LAG_REPORT_INTERVAL;
         loop {
-            let records = tokio::select! {
+            let polled = tokio::select! {
                 () = shutdown.cancelled() => break,
-                polled = subscription.poll(self.settings.batch_size, self.settings.poll_wait) => polled?,
+                polled = subscription.poll(self.settings.batch_size, self.settings.poll_wait) => polled,
+            };
+            let records = match polled {
+                Ok(records) => records,
+                Err(error) if error.is_retriable() => {
+                    warn!(%error, "poll failed, retrying");
+                    tokio::time::sleep(POLL_RETRY_DELAY).await;
+                    continue;
+                }
+                Err(error) => return Err(error.into()),
             };
             if records.is_empty() {
-                metrics::gauge!(LAG_RECORDS).set(subscription.lag().await? as f64);
+                // The lag is a metric: asking the log for it costs round trips, so not on
+                // every idle poll, and a failure to learn it stops nothing.
+                if lag_reported.elapsed() >= LAG_REPORT_INTERVAL {
+                    lag_reported = Instant::now();
+                    match subscription.lag().await {
+                        Ok(lag) => metrics::gauge!(LAG_RECORDS).set(lag as f64),
+                        Err(error) => debug!(%error, "consumer lag unknown"),
+                    }
+                }
                 continue;
             }
             let started = Instant::now();
@@ -134,7 +155,7 @@ impl Projector {
                 .notify(|error, delay| warn!(%error, ?delay, "projection failed, retrying"))
                 .await?;
             let positions: Vec<_> = records.iter().map(|r| r.position.clone()).collect();
-            subscription.commit(&positions).await?;
+            commit_with_retry(subscription.as_mut(), &positions).await?;
             metrics::histogram!(BATCH_SECONDS).record(started.elapsed().as_secs_f64());
             debug!(
                 records = records.len(),
@@ -326,6 +347,25 @@ impl Projector {
         Ok(())
     }
 }
+
+/// Commits, retrying what the log says may pass later: committing the same positions
+/// again is harmless.
+async fn commit_with_retry(subscription: &mut dyn Subscription, positions: &[RecordPosition]) -> Result<(), LogError> {
+    let mut delays = retry_policy().build();
+    loop {
+        match subscription.commit(positions).await {
+            Err(error) if error.is_retriable() => {
+                let delay = delays.next().unwrap_or(Duration::from_secs(5));
+                warn!(%error, ?delay, "commit failed, retrying");
+                tokio::time::sleep(delay).await;
+            }
+            result => return result,
+        }
+    }
+}
+
+const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
+const POLL_RETRY_DELAY: Duration = Duration::from_millis(500);
 
 fn retry_policy() -> ExponentialBuilder {
     ExponentialBuilder::default()

@@ -101,7 +101,7 @@ impl ScyllaStore {
             .build()
             .await
             .map_err(|e| with_migrate_hint(error::new_session(&settings.nodes, e)))?;
-        let statements = Statements::prepare(&session).await.map_err(with_migrate_hint)?;
+        let statements = Statements::prepare(&session, &settings.keyspace).await.map_err(with_migrate_hint)?;
         debug!(nodes = ?settings.nodes, keyspace = %settings.keyspace, "connected to the cql store");
         Ok(Arc::new(Self {
             session: Arc::new(session),
@@ -483,8 +483,8 @@ struct Statements {
 }
 
 impl Statements {
-    async fn prepare(session: &Session) -> Result<Self, StoreError> {
-        let plain = |text: String| prepare(session, text, None);
+    async fn prepare(session: &Session, keyspace: &str) -> Result<Self, StoreError> {
+        let plain = |text: String| prepare(session, keyspace, text, None);
         let mut read_mailbox = Vec::new();
         for index in 0..8 {
             let (after, before, descending) = (index & 1 != 0, index & 2 != 0, index & 4 != 0);
@@ -553,6 +553,7 @@ impl Statements {
             .await?,
             scan_public: prepare(
                 session,
+                keyspace,
                 "SELECT app_id, broadcast_id, body, whitelist FROM broadcasts".into(),
                 Some(SCAN_PAGE_ROWS),
             )
@@ -582,7 +583,23 @@ fn read_mailbox_cql(after: bool, before: bool, descending: bool) -> String {
     cql
 }
 
-async fn prepare(session: &Session, text: String, page_size: Option<i32>) -> Result<PreparedStatement, StoreError> {
+/// The store's tables, which statements name without their keyspace.
+const TABLES: [&str; 3] = ["messages", "deliveries", "broadcasts"];
+
+/// Prepares `text` with its tables qualified by `keyspace`: a statement that leans on the
+/// session's `USE <keyspace>` is ambiguous, and Cassandra warns on every one.
+async fn prepare(
+    session: &Session,
+    keyspace: &str,
+    text: String,
+    page_size: Option<i32>,
+) -> Result<PreparedStatement, StoreError> {
+    let qualified = TABLES.iter().fold(format!("{text} "), |text, table| {
+        ["FROM", "INTO", "UPDATE"].iter().fold(text, |text, keyword| {
+            text.replace(&format!("{keyword} {table} "), &format!("{keyword} {keyspace}.{table} "))
+        })
+    });
+    let text = qualified.trim_end().to_owned();
     let mut statement = Statement::new(text.clone());
     // Every statement of the store can run twice with the same effect, so the driver may
     // retry it after a timeout.

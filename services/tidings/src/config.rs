@@ -71,6 +71,8 @@ pub enum LogConfig {
         #[serde(default = "default_partitions")]
         partitions: u32,
     },
+    /// Apache Kafka.
+    Kafka(tidings_kafka::KafkaSettings),
 }
 
 impl Default for LogConfig {
@@ -257,6 +259,7 @@ impl Config {
             LogConfig::Embedded { partitions } => {
                 anyhow::ensure!(*partitions >= 1, "log.partitions must be at least 1")
             }
+            LogConfig::Kafka(kafka) => anyhow::ensure!(kafka.partitions >= 1, "log.partitions must be at least 1"),
         }
         Ok(())
     }

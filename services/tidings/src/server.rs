@@ -10,6 +10,7 @@ use tidings_events::EventCodec;
 use tidings_http::admin::{AdminState, admin_router};
 use tidings_http::{ApiSurfaces, Authenticator, BusinessState, ClientState, PullLimits, api_router};
 use tidings_ingest::Ingest;
+use tidings_kafka::KafkaLog;
 use tidings_ports::{EventLog, Store, Topics};
 use tidings_projector::Projector;
 use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
@@ -67,6 +68,7 @@ impl Pipeline {
 pub async fn open_engines(config: &Config, roles: &[Role]) -> anyhow::Result<(Arc<dyn EventLog>, Arc<dyn Store>)> {
     let embedded_log = match &config.log {
         LogConfig::Embedded { partitions } => Some(*partitions),
+        LogConfig::Kafka(_) => None,
     };
     let uses_embedded = embedded_log.is_some() || config.store == StoreConfig::Embedded;
     anyhow::ensure!(
@@ -85,6 +87,9 @@ pub async fn open_engines(config: &Config, roles: &[Role]) -> anyhow::Result<(Ar
         false => None,
     };
     let log: Arc<dyn EventLog> = match (&config.log, &embedded) {
+        (LogConfig::Kafka(settings), _) => KafkaLog::connect(settings.clone())
+            .await
+            .with_context(|| format!("connecting to Kafka at {}", settings.bootstrap_servers))?,
         (LogConfig::Embedded { .. }, Some(engines)) => engines.log.clone(),
         (LogConfig::Embedded { .. }, None) => unreachable!("opened above"),
     };

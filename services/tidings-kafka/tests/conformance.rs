@@ -1,0 +1,160 @@
+//! The event log conformance suite, and Kafka-specific checks, against a real broker:
+//! `TIDINGS_TEST_KAFKA` (default `127.0.0.1:9092`, what `infra/kafka/start.sh` starts).
+//! Every check uses its own topics and groups, so runs can share the broker. Without a
+//! broker the tests fail; they never skip.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tidings_kafka::{KafkaLog, KafkaSettings};
+use tidings_ports::conformance::{PATIENCE, unique_name};
+use tidings_ports::{EventLog, LogRecord, OutgoingRecord, RecordPosition, Subscription};
+
+/// Partitions per test topic: several, so keys spread over partitions.
+const PARTITIONS: i32 = 4;
+
+fn bootstrap_servers() -> String {
+    std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".to_owned())
+}
+
+async fn kafka_log() -> Arc<KafkaLog> {
+    let bootstrap_servers = bootstrap_servers();
+    let settings = KafkaSettings {
+        bootstrap_servers: bootstrap_servers.clone(),
+        partitions: PARTITIONS,
+        replication_factor: 1,
+        client_id: "tidings-kafka-tests".to_owned(),
+        ..KafkaSettings::default()
+    };
+    KafkaLog::connect(settings).await.unwrap_or_else(|error| {
+        panic!("Kafka is not reachable at {bootstrap_servers}: run infra/kafka/start.sh (or set TIDINGS_TEST_KAFKA): {error}")
+    })
+}
+
+tidings_ports::event_log_conformance_tests!(kafka_log());
+
+fn record(topic: &str, key: &str, payload: String) -> OutgoingRecord {
+    OutgoingRecord { topic: topic.to_owned(), key: key.as_bytes().to_vec(), payload: payload.into_bytes() }
+}
+
+fn positions(records: &[LogRecord]) -> Vec<RecordPosition> {
+    records.iter().map(|record| record.position.clone()).collect()
+}
+
+/// Polls `subscription` until `wanted` records came, panicking after [`PATIENCE`].
+async fn poll_until(subscription: &mut dyn Subscription, wanted: usize) -> Vec<LogRecord> {
+    let deadline = Instant::now() + PATIENCE;
+    let mut received = Vec::new();
+    while received.len() < wanted {
+        assert!(Instant::now() < deadline, "got {} of {wanted} records", received.len());
+        received.extend(subscription.poll(wanted - received.len(), Duration::from_millis(500)).await.expect("poll"));
+    }
+    received
+}
+
+/// Beyond the suite: many concurrent appenders all get their records in, each in order.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_appends_are_all_written_in_order_per_key() {
+    let log = kafka_log().await;
+    let topic = unique_name("concurrent");
+    let appenders: Vec<_> = (0..32)
+        .map(|appender| {
+            let log = Arc::clone(&log);
+            let topic = topic.clone();
+            tokio::spawn(async move {
+                for i in 0..20 {
+                    log.append(vec![record(&topic, &format!("appender-{appender}"), i.to_string())])
+                        .await
+                        .expect("append");
+                }
+            })
+        })
+        .collect();
+    for appender in appenders {
+        appender.await.expect("appender");
+    }
+
+    let mut subscription = log.subscribe(&unique_name("group"), std::slice::from_ref(&topic)).await.expect("subscribe");
+    let received = poll_until(subscription.as_mut(), 32 * 20).await;
+    for appender in 0..32 {
+        let key = format!("appender-{appender}").into_bytes();
+        let payloads: Vec<String> = received
+            .iter()
+            .filter(|record| record.key == key)
+            .map(|record| String::from_utf8_lossy(&record.payload).into_owned())
+            .collect();
+        let expected: Vec<String> = (0..20).map(|i: i32| i.to_string()).collect();
+        assert_eq!(payloads, expected, "appender {appender}");
+    }
+}
+
+/// Beyond the suite: when a second member joins, the partitions it takes over are handed
+/// to it from the group's committed position, and a late commit by the first member of
+/// records it polled before the rebalance neither errors nor rewinds the new owner; on the
+/// partitions the first member got back, the same commit moves past the given positions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_commit_after_a_rebalance_never_rewinds_the_new_owner() {
+    let log = kafka_log().await;
+    let topic = unique_name("rebalance");
+    let group = unique_name("group");
+    let topics = std::slice::from_ref(&topic);
+    // Enough keys that every partition holds some records.
+    let records: Vec<OutgoingRecord> = (0..64)
+        .flat_map(|key| (0..3).map(move |i| (key, i)))
+        .map(|(key, i)| record(&topic, &format!("key-{key}"), format!("{key}/{i}")))
+        .collect();
+    log.append(records).await.expect("append");
+
+    let mut first = log.subscribe(&group, topics).await.expect("subscribe");
+    let polled_by_first = poll_until(first.as_mut(), 64 * 3).await;
+
+    // The second member joins; both keep polling so the group rebalances and, nothing
+    // being committed, every partition is handed out again to its new owner.
+    let mut second = log.subscribe(&group, topics).await.expect("subscribe");
+    let deadline = Instant::now() + PATIENCE;
+    let mut polled_by_second: Vec<LogRecord> = Vec::new();
+    let mut polled_by_first_again: Vec<LogRecord> = Vec::new();
+    let handed_out_again = |first: &[LogRecord], second: &[LogRecord]| -> usize {
+        first.iter().chain(second).map(|record| &record.position).collect::<BTreeSet<_>>().len()
+    };
+    while polled_by_second.is_empty() || handed_out_again(&polled_by_first_again, &polled_by_second) < 64 * 3 {
+        assert!(Instant::now() < deadline, "the second member got {} records", polled_by_second.len());
+        let (from_first, from_second) = tokio::join!(
+            first.poll(1_000, Duration::from_millis(200)),
+            second.poll(1_000, Duration::from_millis(200)),
+        );
+        polled_by_first_again.extend(from_first.expect("poll first"));
+        polled_by_second.extend(from_second.expect("poll second"));
+    }
+    let taken_over: BTreeSet<i32> = polled_by_second.iter().map(|record| record.position.partition).collect();
+    assert!(taken_over.len() < PARTITIONS as usize, "the second member took every partition: {taken_over:?}");
+    let expected_by_second: BTreeSet<&RecordPosition> = polled_by_first
+        .iter()
+        .map(|record| &record.position)
+        .filter(|position| taken_over.contains(&position.partition))
+        .collect();
+    assert_eq!(polled_by_second.iter().map(|record| &record.position).collect::<BTreeSet<_>>(), expected_by_second);
+
+    // The second member commits everything it got; then the first commits the lowest
+    // position of each partition it polled before the rebalance.
+    second.commit(&positions(&polled_by_second)).await.expect("commit second");
+    assert_eq!(second.lag().await.expect("lag"), 0);
+    let mut lowest: BTreeMap<i32, RecordPosition> = BTreeMap::new();
+    for record in &polled_by_first {
+        lowest.entry(record.position.partition).or_insert_with(|| record.position.clone());
+    }
+    let stale: Vec<RecordPosition> = lowest.into_values().collect();
+    first.commit(&stale).await.expect("a stale commit is ignored, not an error");
+    assert_eq!(second.lag().await.expect("lag"), 0, "the first member rewound the second's partitions");
+
+    // The first member got its own partitions back and was handed them out again from
+    // the start: there its late commit is no rewind, it moves past the position given.
+    let first_partitions: BTreeSet<i32> =
+        polled_by_first.iter().map(|record| record.position.partition).filter(|p| !taken_over.contains(p)).collect();
+    let first_partitions_again: BTreeSet<i32> =
+        polled_by_first_again.iter().map(|record| record.position.partition).collect();
+    assert_eq!(first_partitions_again, first_partitions);
+    let first_lag = first.lag().await.expect("lag") as usize;
+    assert_eq!(first_lag, 64 * 3 - expected_by_second.len() - first_partitions.len());
+}
