@@ -86,7 +86,11 @@ impl KafkaSettings {
     }
 
     pub(crate) fn consumer_config(&self, group: &str) -> ClientConfig {
-        let mut config = self.client_config();
+        let mut config = ClientConfig::new();
+        // Defaults `extra` may change: a crashed member's partitions move to the others
+        // after 10 s instead of librdkafka's 45 s (the broker's minimum is 6 s).
+        config.set("session.timeout.ms", "10000").set("heartbeat.interval.ms", "3000");
+        merge(&mut config, self.client_config());
         config.set("group.id", group);
         enforce(&mut config, CONSUMER_REQUIRED);
         config
