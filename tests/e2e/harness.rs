@@ -120,6 +120,10 @@ impl Server {
             ("TIDINGS_PULLER__REFRESH_INTERVAL_MS".to_owned(), REFRESH.as_millis().to_string()),
             ("TIDINGS_PROJECTOR__POLL_WAIT_MS".to_owned(), "50".to_owned()),
             ("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS".to_owned(), "50".to_owned()),
+            // Right after start-up the projectors may still be joining their consumer group:
+            // on a loaded machine that can outlast ingest's default 5 s wait for a broadcast
+            // command's own projection, which these tests expect to see (201, not 202).
+            ("TIDINGS_INGEST__PROJECTION_WAIT_MS".to_owned(), "30000".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
         let mut env = env;

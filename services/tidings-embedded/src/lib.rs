@@ -88,10 +88,11 @@ impl EmbeddedEngines {
 }
 
 /// The block cache of the database: the most bytes of decoded table blocks kept in memory,
-/// shared by the log and the store. fjall's own default (32 MiB) is small for pulls: a
-/// pull's reads that miss it go to the file system's cache and cost the pull path about a
-/// third of its throughput once the mailboxes outgrow it (measured by `tidings bench
-/// broadcast`). Memory is taken as data comes, up to this.
+/// shared by the log and the store, taken as data comes. fjall's own default (32 MiB) is
+/// small for pulls: a read that misses it goes to the file system (a `pread`, a checksum and
+/// an insert into the cache). With 100k mailboxes of one 1 KiB message (140 MiB of tables),
+/// first syncs ran at 22k pulls/s on 2 cores with 32 MiB and at 34k/s with 512 MiB, back to
+/// back (`tidings bench broadcast`, BENCHMARKS.md).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 fn open_database(dir: &Path, cache_bytes: u64) -> fjall::Result<fjall::Database> {
