@@ -91,7 +91,7 @@ impl EmbeddedLog {
         if partitions == 0 {
             return Err(LogError::Rejected("a topic needs at least one partition".into()));
         }
-        let database = crate::open_database(dir).map_err(|error| log_error(&error))?;
+        let database = crate::open_database(dir, crate::DEFAULT_CACHE_BYTES).map_err(|error| log_error(&error))?;
         Self::with_database(database, dir, partitions).map_err(|error| log_error(&error))
     }
 

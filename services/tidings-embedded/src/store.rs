@@ -75,7 +75,7 @@ impl EmbeddedStore {
     /// Opens (or creates) the store in its own fjall database in `dir`. To share one
     /// database with the log, use [`crate::EmbeddedEngines::open`].
     pub fn open(dir: &Path) -> Result<Arc<Self>, StoreError> {
-        let database = crate::open_database(dir).map_err(|error| store_error(&error))?;
+        let database = crate::open_database(dir, crate::DEFAULT_CACHE_BYTES).map_err(|error| store_error(&error))?;
         Self::with_database(database, dir).map(Arc::new).map_err(|error| store_error(&error))
     }
 
@@ -286,6 +286,18 @@ impl StoreInner {
         batch.commit().map_err(from_fjall)
     }
 
+    /// The disk space of the store's keyspaces as fjall accounts it, after flushing their
+    /// memtables: what sits only in a memtable (and the journal) has no table on disk yet.
+    /// The journal is left out, being shared with the log and truncated once flushed.
+    fn storage_bytes(&self) -> Result<u64, StoreError> {
+        let keyspaces = [&self.messages, &self.deliveries, &self.mailboxes, &self.broadcasts, &self.public_states];
+        for keyspace in keyspaces {
+            // fjall's only way to flush a keyspace on demand (public, hidden from its docs).
+            keyspace.rotate_memtable_and_wait().map_err(from_fjall)?;
+        }
+        Ok(keyspaces.iter().map(|keyspace| keyspace.disk_space()).sum())
+    }
+
     fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
         let snapshot = self.database.snapshot();
         let mut apps: BTreeMap<AppId, (Vec<Broadcast>, PublicState)> = BTreeMap::new();
@@ -393,5 +405,9 @@ impl Store for EmbeddedStore {
 
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
         self.blocking(StoreInner::load_public_mailboxes).await
+    }
+
+    async fn storage_bytes(&self) -> Result<Option<u64>, StoreError> {
+        self.blocking(|store| store.storage_bytes().map(Some)).await
     }
 }

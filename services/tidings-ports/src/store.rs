@@ -131,4 +131,15 @@ pub trait Store: Send + Sync + Debug {
 
     /// Every app's public mailbox as [`PublicMailbox::new`] builds it.
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError>;
+
+    /// The bytes the store's data occupies, by the engine's own accounting, or `None` when
+    /// the adapter can't tell (the default).
+    ///
+    /// For benchmarks and capacity reports, not for the hot path: an adapter may first make
+    /// recent writes count (the embedded store flushes its memtables to disk), so a call can
+    /// take a while and write. The figure covers the store's own data only, not an event
+    /// log sharing the engine; compare two calls to learn what some writes added.
+    async fn storage_bytes(&self) -> Result<Option<u64>, StoreError> {
+        Ok(None)
+    }
 }

@@ -55,8 +55,17 @@ impl Puller {
         let started = Instant::now();
         let now_s = now_s();
         let state = self.store.mailbox_state(mailbox).await?;
-        let range = MsgRange { after: Some(cursor.private_after), before: None };
-        let mut rows = self.store.read_mailbox(mailbox, range, Order::Ascending, limit + 1).await?;
+        // Nothing was ever inserted past the cursor (the head covers deleted messages too):
+        // the mailbox read would come back empty, so don't make it. Most syncs of a client
+        // that is up to date are these. A message inserted after the state was read is
+        // found by the next sync, as if this one had run a moment earlier.
+        let mut rows = match state.head {
+            Some(head) if head > cursor.private_after => {
+                let range = MsgRange { after: Some(cursor.private_after), before: None };
+                self.store.read_mailbox(mailbox, range, Order::Ascending, limit + 1).await?
+            }
+            _ => Vec::new(),
+        };
         let exhausted = rows.len() <= limit;
         rows.truncate(limit);
         let private = rows.iter().map(MailboxEntry::from_private).collect();

@@ -4,7 +4,7 @@
 //! - [`config`]: the layered configuration.
 //! - [`server`]: the roles (ingest, project, pull) on the configured engines.
 //! - [`token`]: development tokens and the auth secret.
-//! - [`bench`]: the hot-path benchmarks.
+//! - [`bench`]: the benchmarks (`tidings bench pipeline`, `tidings bench broadcast`).
 //! - [`telemetry`]: logs and the metrics recorder.
 
 pub mod bench;

@@ -47,7 +47,8 @@ enum Command {
     Token(tidings::token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
     Config(ServeArgs),
-    /// Measure the hot paths on embedded engines and print a table.
+    /// Benchmarks: `bench pipeline` (the hot paths on embedded engines) and `bench broadcast`
+    /// (fan-out on write against the public mailbox, and a pull storm), printed as tables.
     Bench(tidings::bench::BenchArgs),
 }
 
@@ -99,7 +100,7 @@ fn main() -> anyhow::Result<()> {
             print!("{}", config.to_redacted_toml()?);
             Ok(())
         }
-        Command::Bench(args) => runtime.block_on(tidings::bench::run(args)),
+        Command::Bench(args) => runtime.block_on(tidings::bench::run(args, cli.config.as_deref())),
     }
 }
 

@@ -1,4 +1,5 @@
-//! `tidings bench`: the hot paths on embedded engines, measured and printed as a table.
+//! `tidings bench pipeline`: the hot paths on embedded engines, measured and printed as a
+//! table.
 //!
 //! Phases, each on the same fresh data directory:
 //! 1. ingest: concurrent batch sends (appends to the log, durable before answering);
@@ -9,7 +10,6 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde::Serialize;
 use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::Mailbox;
@@ -17,11 +17,13 @@ use tidings_domain::sync::SyncCursor;
 use tidings_ingest::{BroadcastDraftRequest, SendMode, SendRequest};
 use tidings_ports::{Subscription, Topics};
 
+use super::report::{Align, Latencies, Machine, Table, count, ms, write_json};
+use super::{ScratchDir, join_all};
 use crate::config::Config;
 use crate::server::{Pipeline, Role, open_engines};
 
 #[derive(Debug, Clone, clap::Args)]
-pub struct BenchArgs {
+pub struct PipelineArgs {
     /// Users (mailboxes) in the app.
     #[arg(long, default_value_t = 2_000)]
     users: i64,
@@ -43,9 +45,9 @@ pub struct BenchArgs {
     /// Where to put the data [default: a fresh temporary directory].
     #[arg(long)]
     data_dir: Option<std::path::PathBuf>,
-    /// Also print the results as JSON.
-    #[arg(long)]
-    json: bool,
+    /// Also write the results as JSON to this file (`-`: standard output).
+    #[arg(long, value_name = "FILE")]
+    json: Option<std::path::PathBuf>,
 }
 
 /// One row of the result table.
@@ -60,12 +62,20 @@ pub struct BenchRow {
     pub p99_ms: Option<f64>,
 }
 
+/// What `--json` writes.
+#[derive(Debug, Serialize)]
+struct PipelineReport {
+    command: String,
+    machine: Machine,
+    rows: Vec<BenchRow>,
+}
+
 const APP: i64 = 1;
 
-pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
-    let temp = tempfile_dir()?;
-    let data_dir = args.data_dir.clone().unwrap_or_else(|| temp.clone());
-    let config = Config { data_dir, ..Config::default() };
+pub async fn run(args: PipelineArgs) -> anyhow::Result<()> {
+    let machine = Machine::describe();
+    let scratch = ScratchDir::new(args.data_dir.as_deref())?;
+    let config = Config { data_dir: scratch.path().to_path_buf(), ..Config::default() };
     let (log, store) = open_engines(&config, &Role::ALL).await?;
     let pipeline = Pipeline::assemble(&config, log.clone(), store);
     let mut rows = Vec::new();
@@ -86,23 +96,16 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     eprintln!("pulls for {} s with {} concurrent pullers ...", args.pull_seconds, args.concurrency);
     rows.push(pull_phase(&pipeline, &args).await?);
 
-    print_table(&rows);
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
-    }
-    if args.data_dir.is_none() {
-        let _ = std::fs::remove_dir_all(&temp);
+    println!();
+    println!("{}", table(&rows).render());
+    println!("machine: {}", machine.summary());
+    if let Some(path) = &args.json {
+        write_json(path, &PipelineReport { command: super::report::command_line(), machine, rows })?;
     }
     Ok(())
 }
 
-fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("tidings-bench-{}-{:x}", std::process::id(), rand::random::<u32>()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
-}
-
-async fn ingest_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<BenchRow> {
+async fn ingest_phase(pipeline: &Pipeline, args: &PipelineArgs) -> anyhow::Result<BenchRow> {
     let batch = pipeline.ingest.settings().max_batch_recipients as i64;
     let uids: Vec<i64> = (1..=args.users).collect();
     let chunks: Vec<Vec<i64>> = uids.chunks(batch as usize).map(<[i64]>::to_vec).collect();
@@ -208,7 +211,7 @@ async fn drive_projection_until<T>(
     }
 }
 
-async fn pull_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<BenchRow> {
+async fn pull_phase(pipeline: &Pipeline, args: &PipelineArgs) -> anyhow::Result<BenchRow> {
     let deadline = Instant::now() + Duration::from_secs(args.pull_seconds);
     let started = Instant::now();
     let mut workers = tokio::task::JoinSet::new();
@@ -239,33 +242,14 @@ async fn pull_phase(pipeline: &Pipeline, args: &BenchArgs) -> anyhow::Result<Ben
     Ok(row("puller (merged syncs, cache on)", pulls, "pulls", started.elapsed(), latencies))
 }
 
-async fn join_all(
-    mut workers: tokio::task::JoinSet<anyhow::Result<(u64, Vec<Duration>)>>,
-) -> anyhow::Result<(u64, Vec<Duration>)> {
-    let mut total = 0;
-    let mut latencies = Vec::new();
-    while let Some(done) = workers.join_next().await {
-        let (count, mut more) = done??;
-        total += count;
-        latencies.append(&mut more);
-    }
-    Ok((total, latencies))
-}
-
 fn row(
     phase: &'static str,
     operations: u64,
     unit: &'static str,
     elapsed: Duration,
-    mut latencies: Vec<Duration>,
+    latencies: Vec<Duration>,
 ) -> BenchRow {
-    latencies.sort_unstable();
-    let percentile = |p: f64| {
-        (!latencies.is_empty()).then(|| {
-            let index = ((latencies.len() as f64 * p).ceil() as usize).clamp(1, latencies.len()) - 1;
-            latencies[index].as_secs_f64() * 1e3
-        })
-    };
+    let latencies = Latencies::new(latencies);
     let seconds = elapsed.as_secs_f64();
     BenchRow {
         phase,
@@ -273,29 +257,31 @@ fn row(
         unit,
         seconds,
         per_second: operations as f64 / seconds.max(f64::EPSILON),
-        p50_ms: percentile(0.50),
-        p99_ms: percentile(0.99),
+        p50_ms: latencies.p50_ms(),
+        p99_ms: latencies.p99_ms(),
     }
 }
 
-fn print_table(rows: &[BenchRow]) {
-    let ms = |v: Option<f64>| v.map_or_else(|| "-".to_owned(), |v| format!("{v:.3}"));
-    println!();
-    println!(
-        "| {:<34} | {:>10} | {:<10} | {:>8} | {:>12} | {:>9} | {:>9} |",
-        "phase", "count", "unit", "seconds", "per second", "p50 ms", "p99 ms"
-    );
-    println!("|{:-<36}|{:->12}|{:-<12}|{:->10}|{:->14}|{:->11}|{:->11}|", "", "", "", "", "", "", "");
+fn table(rows: &[BenchRow]) -> Table {
+    let mut table = Table::new(&[
+        ("phase", Align::Left),
+        ("count", Align::Right),
+        ("unit", Align::Left),
+        ("seconds", Align::Right),
+        ("per second", Align::Right),
+        ("p50 ms", Align::Right),
+        ("p99 ms", Align::Right),
+    ]);
     for r in rows {
-        println!(
-            "| {:<34} | {:>10} | {:<10} | {:>8.2} | {:>12.0} | {:>9} | {:>9} |",
-            r.phase,
-            r.operations,
-            r.unit,
-            r.seconds,
-            r.per_second,
+        table.row(vec![
+            r.phase.to_owned(),
+            count(r.operations),
+            r.unit.to_owned(),
+            format!("{:.2}", r.seconds),
+            count(r.per_second.round() as u64),
             ms(r.p50_ms),
-            ms(r.p99_ms)
-        );
+            ms(r.p99_ms),
+        ]);
     }
+    table
 }

@@ -1,0 +1,124 @@
+//! `tidings bench`: measurements printed as tables a person can read, and as JSON.
+//!
+//! - [`pipeline`] (`tidings bench pipeline`): the hot paths on embedded engines: durable
+//!   ingest, projection, merged pulls.
+//! - [`broadcast`] (`tidings bench broadcast`): what reaching every user costs by fan-out
+//!   on write against the public mailbox, then a pull storm with the public-mailbox cache on
+//!   and off, on the engines the configuration names.
+//!
+//! What they share lives here and in [`report`] (tables, percentiles, JSON, the machine)
+//! and [`metered`] (port decorators that count what goes through them).
+
+pub mod broadcast;
+pub mod metered;
+pub mod pipeline;
+pub mod report;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context;
+
+#[derive(Debug, clap::Args)]
+pub struct BenchArgs {
+    #[command(subcommand)]
+    pub command: BenchCommand,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub enum BenchCommand {
+    /// Ingest, projection and merged pulls on fresh embedded engines.
+    Pipeline(pipeline::PipelineArgs),
+    /// One broadcast to N users by fan-out on write and by the public mailbox, then a pull
+    /// storm with the public-mailbox cache on and off; engines from the configuration.
+    Broadcast(broadcast::BroadcastArgs),
+}
+
+pub async fn run(args: BenchArgs, config_file: Option<&Path>) -> anyhow::Result<()> {
+    match args.command {
+        BenchCommand::Pipeline(args) => pipeline::run(args).await,
+        BenchCommand::Broadcast(args) => broadcast::run(args, config_file).await,
+    }
+}
+
+/// A fresh directory under the system's temporary one, removed when dropped unless kept.
+#[derive(Debug)]
+pub struct ScratchDir {
+    path: PathBuf,
+    keep: bool,
+}
+
+impl ScratchDir {
+    /// `given` is used (and kept) when set; else a fresh temporary directory.
+    pub fn new(given: Option<&Path>) -> anyhow::Result<Self> {
+        let (path, keep) = match given {
+            Some(path) => (path.to_path_buf(), true),
+            None => (
+                std::env::temp_dir().join(format!("tidings-bench-{}-{:x}", std::process::id(), rand::random::<u32>())),
+                false,
+            ),
+        };
+        std::fs::create_dir_all(&path).with_context(|| format!("creating {}", path.display()))?;
+        Ok(Self { path, keep })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Whether the directory stays after the run (it was given).
+    pub fn keeps(&self) -> bool {
+        self.keep
+    }
+}
+
+impl Drop for ScratchDir {
+    fn drop(&mut self) {
+        if !self.keep {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
+}
+
+/// Joins workers that each return a count and their latencies; adds them up.
+pub async fn join_all(
+    mut workers: tokio::task::JoinSet<anyhow::Result<(u64, Vec<Duration>)>>,
+) -> anyhow::Result<(u64, Vec<Duration>)> {
+    let mut total = 0;
+    let mut latencies = Vec::new();
+    while let Some(done) = workers.join_next().await {
+        let (count, mut more) = done??;
+        total += count;
+        latencies.append(&mut more);
+    }
+    Ok((total, latencies))
+}
+
+/// Progress bars on stderr (drawn only on a terminal).
+pub mod progress {
+    use std::time::Duration;
+
+    use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
+
+    /// A bar counting `total` items of `unit`, shown among `bars`.
+    pub fn counter(total: u64, label: &str, unit: &str, bars: &MultiProgress) -> ProgressBar {
+        let template = format!(
+            "{{prefix:>10}} [{{bar:40}}] {{human_pos}}/{{human_len}} {unit} ({{per_sec}}, {{elapsed}}, eta {{eta}})"
+        );
+        start(bars, ProgressBar::new(total), &template, label)
+    }
+
+    /// A bar over a fixed time, with a message (e.g. the running rate), shown among `bars`.
+    pub fn timer(duration: Duration, label: &str, bars: &MultiProgress) -> ProgressBar {
+        let bar = ProgressBar::new(duration.as_millis() as u64);
+        start(bars, bar, "{prefix:>10} [{bar:40}] {elapsed}/{duration} {msg}", label)
+    }
+
+    fn start(bars: &MultiProgress, bar: ProgressBar, template: &str, label: &str) -> ProgressBar {
+        let bar = bars.add(bar);
+        bar.set_style(ProgressStyle::with_template(template).expect("valid template").progress_chars("=> "));
+        bar.set_prefix(label.to_owned());
+        bar.enable_steady_tick(Duration::from_millis(200));
+        bar
+    }
+}
