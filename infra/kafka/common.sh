@@ -6,6 +6,7 @@ KAFKA_INFRA_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 REPO_ROOT="$(cd "$KAFKA_INFRA_DIR/../.." && pwd)"
 RUN_DIR="$REPO_ROOT/infra/.run/kafka"
 LIB_DIR="$RUN_DIR/lib"
+TOOLS_LIB_DIR="$RUN_DIR/tools-lib"
 DATA_DIR="$RUN_DIR/data"
 LOG_DIR="$RUN_DIR/logs"
 PID_FILE="$RUN_DIR/kafka.pid"
@@ -55,4 +56,26 @@ metadata_lists_our_broker() {
     [[ "${reply:8:8}" == 00000001 ]] || return 1
     (( 16#${reply:24:8} >= 1 )) || return 1
     (( 16#${reply:32:8} == KAFKA_NODE_ID ))
+}
+
+# Copies the jars pinned by pom $1 into $2, unless $2 already holds them for this pom;
+# checks that a jar matching $3 came.
+fetch_jars() {
+    local pom="$1" dest="$2" expected="$3" pom_hash
+    pom_hash="$(sha256sum "$pom" | cut -d' ' -f1)"
+    if [[ -f "$dest/.pom.sha256" && "$(cat "$dest/.pom.sha256")" == "$pom_hash" ]]; then
+        return 0
+    fi
+    command -v mvn >/dev/null || fail "mvn not found: it fetches the Kafka jars from Maven Central (e.g. apt-get install maven)"
+    log "fetching the jars of $pom from Maven Central into $dest"
+    rm -rf "$dest.partial"
+    if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$dest.partial" >&2; then
+        rm -rf "$dest.partial"
+        fail "fetching the jars with mvn failed (see above): is Maven Central reachable?"
+    fi
+    # shellcheck disable=SC2086 # $expected is a glob
+    compgen -G "$dest.partial/"$expected >/dev/null || fail "mvn succeeded but no $expected in $dest.partial"
+    echo "$pom_hash" > "$dest.partial/.pom.sha256"
+    rm -rf "$dest"
+    mv "$dest.partial" "$dest"
 }

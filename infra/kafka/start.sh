@@ -61,26 +61,6 @@ require_java_17() {
     fi
 }
 
-# Copies the jars pinned by pom.xml into lib/, unless lib/ already holds them for this pom.
-fetch_jars() {
-    local pom="$KAFKA_INFRA_DIR/pom.xml" pom_hash
-    pom_hash="$(sha256sum "$pom" | cut -d' ' -f1)"
-    if [[ -f "$LIB_DIR/.pom.sha256" && "$(cat "$LIB_DIR/.pom.sha256")" == "$pom_hash" ]]; then
-        return 0
-    fi
-    command -v mvn >/dev/null || fail "mvn not found: it fetches the Kafka jars from Maven Central (e.g. apt-get install maven)"
-    log "fetching the Kafka jars from Maven Central into $LIB_DIR"
-    rm -rf "$LIB_DIR.partial"
-    if ! mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$LIB_DIR.partial" >&2; then
-        rm -rf "$LIB_DIR.partial"
-        fail "fetching the Kafka jars with mvn failed (see above): is Maven Central reachable?"
-    fi
-    compgen -G "$LIB_DIR.partial/kafka_2.13-*.jar" >/dev/null || fail "mvn succeeded but no kafka_2.13 jar in $LIB_DIR.partial"
-    echo "$pom_hash" > "$LIB_DIR.partial/.pom.sha256"
-    rm -rf "$LIB_DIR"
-    mv "$LIB_DIR.partial" "$LIB_DIR"
-}
-
 write_server_properties() {
     cat > "$SERVER_PROPERTIES" <<PROPERTIES
 # Written by infra/kafka/start.sh on every start; edit the script, not this file.
@@ -157,7 +137,7 @@ for port in "$KAFKA_PORT" "$KAFKA_CONTROLLER_PORT"; do
 done
 
 require_java_17
-fetch_jars
+fetch_jars "$KAFKA_INFRA_DIR/pom.xml" "$LIB_DIR" "kafka_2.13-*.jar"
 write_server_properties
 format_storage
 

@@ -13,11 +13,12 @@
 //! Records that can't be decoded or break a rule go to the dead-letter topic and
 //! consumption goes on (invariant 7).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use backon::{BackoffBuilder, ExponentialBuilder, Retryable};
+use futures_util::{StreamExt, TryStreamExt, stream};
 use tidings_domain::broadcast::Broadcast;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, StoredMessage, stamp_msg_id};
@@ -88,6 +89,9 @@ pub struct Projector {
 }
 
 /// Metric names, described once in [`describe_metrics`].
+/// Store reads in flight at once while a batch is read for stamping.
+const READS_IN_FLIGHT: usize = 64;
+
 const EVENTS_TOTAL: &str = "tidings_projector_events_total";
 const BATCH_SECONDS: &str = "tidings_projector_batch_duration_seconds";
 const LAG_RECORDS: &str = "tidings_projector_consumer_lag_records";
@@ -230,7 +234,8 @@ impl Projector {
         events: &[MailboxEvent],
         outcome: &mut BatchOutcome,
     ) -> Result<(), StoreError> {
-        let mut heads: HashMap<Mailbox, Option<MsgId>> = HashMap::new();
+        let (mut heads, already_delivered) = self.read_stamping_state(events).await?;
+        let mut already_delivered = already_delivered.into_iter();
         let mut delivered_in_batch: HashMap<(Mailbox, &str), MsgId> = HashMap::new();
         let mut latest: BTreeMap<Mailbox, MsgId> = BTreeMap::new();
         let mut changes = Vec::with_capacity(events.len());
@@ -241,16 +246,12 @@ impl Projector {
             let change = match event {
                 MailboxEvent::Delivered(delivery) => {
                     let dedupe = (mailbox, delivery.dedupe_key.as_str());
-                    if delivered_in_batch.contains_key(&dedupe)
-                        || self.store.find_delivery(mailbox, &delivery.dedupe_key).await?.is_some()
-                    {
+                    let in_store = already_delivered.next().expect("one answer per delivery");
+                    if in_store || delivered_in_batch.contains_key(&dedupe) {
                         duplicates += 1;
                         continue;
                     }
-                    let head = match heads.get(&mailbox) {
-                        Some(head) => *head,
-                        None => self.store.mailbox_state(mailbox).await?.head,
-                    };
+                    let head = heads.get(&mailbox).copied().flatten();
                     let msg_id = stamp_msg_id(head, delivery.create_time_us);
                     heads.insert(mailbox, Some(msg_id));
                     delivered_in_batch.insert(dedupe, msg_id);
@@ -289,6 +290,37 @@ impl Projector {
             latest.into_iter().map(|(mailbox, latest_msg_id)| NotifySignal::Mailbox { mailbox, latest_msg_id }),
         );
         Ok(())
+    }
+
+    /// Reads what stamping the batch's deliveries needs, many reads in flight at once (one
+    /// after the other, a remote store would cap projection at one event per two round
+    /// trips): the head of each mailbox delivered to, and, for each delivery in batch order,
+    /// whether the store already holds its dedupe key.
+    async fn read_stamping_state(
+        &self,
+        events: &[MailboxEvent],
+    ) -> Result<(HashMap<Mailbox, Option<MsgId>>, Vec<bool>), StoreError> {
+        let deliveries: Vec<(Mailbox, String)> = events
+            .iter()
+            .filter_map(|event| match event {
+                MailboxEvent::Delivered(delivery) => Some((event.mailbox(), delivery.dedupe_key.clone())),
+                _ => None,
+            })
+            .collect();
+        let mailboxes: HashSet<Mailbox> = deliveries.iter().map(|(mailbox, _)| *mailbox).collect();
+        let store = &self.store;
+        let heads = stream::iter(mailboxes)
+            .map(|mailbox| async move { Ok::<_, StoreError>((mailbox, store.mailbox_state(mailbox).await?.head)) })
+            .buffer_unordered(READS_IN_FLIGHT)
+            .try_collect();
+        let delivered =
+            stream::iter(deliveries)
+                .map(|(mailbox, key)| async move {
+                    Ok::<_, StoreError>(store.find_delivery(mailbox, &key).await?.is_some())
+                })
+                .buffered(READS_IN_FLIGHT)
+                .try_collect();
+        tokio::try_join!(heads, delivered)
     }
 
     async fn project_broadcast_events(

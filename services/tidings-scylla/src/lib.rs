@@ -53,12 +53,16 @@
 //! by the same projector always wins over its insert. Expired message rows vanish by TTL
 //! (the puller hides them anyway); their dedupe rows stay.
 
+mod bounded;
+pub mod ceiling;
 mod error;
 mod migrate;
 mod plan;
 mod settings;
 mod store;
 
-pub use migrate::{MIGRATIONS, Migration, MigrationError, MigrationReport, is_valid_keyspace_name, migrate};
+pub use migrate::{
+    MIGRATIONS, Migration, MigrationError, MigrationReport, drop_keyspace, is_valid_keyspace_name, migrate,
+};
 pub use settings::{ConsistencyLevel, ScyllaSettings, UnknownConsistencyLevel};
 pub use store::{ScyllaStore, open_session};

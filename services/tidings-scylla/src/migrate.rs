@@ -152,6 +152,16 @@ pub async fn migrate(
     Ok(report)
 }
 
+/// Drops `keyspace` and everything in it (a benchmark's or a test's own keyspace); a
+/// missing keyspace is not an error.
+pub async fn drop_keyspace(session: &Session, keyspace: &str) -> Result<(), MigrationError> {
+    if !is_valid_keyspace_name(keyspace) {
+        return Err(MigrationError::InvalidKeyspace(keyspace.to_owned()));
+    }
+    run(session, &format!("DROP KEYSPACE IF EXISTS {keyspace}"), "drop keyspace").await?;
+    Ok(())
+}
+
 async fn run(session: &Session, statement: &str, what: &str) -> Result<(), StoreError> {
     let mut statement = Statement::new(statement);
     statement.set_is_idempotent(true);

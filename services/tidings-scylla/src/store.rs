@@ -22,9 +22,9 @@ use tidings_domain::public::{PublicMailbox, PublicState, Whitelist};
 use tidings_domain::time::now_s;
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
 use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
-use tokio::task::JoinSet;
 use tracing::debug;
 
+use crate::bounded::run_bounded;
 use crate::error;
 use crate::migrate::is_valid_keyspace_name;
 use crate::plan::{MailboxPlan, plan_by_mailbox};
@@ -301,19 +301,13 @@ impl Store for ScyllaStore {
                 None => Ok(()),
             };
         }
-        // Mailboxes are independent: write them side by side, a bounded number at once.
-        let mut in_flight = JoinSet::new();
-        let mut outcome = Ok(());
-        for batches in writes {
-            if in_flight.len() >= MAILBOX_WRITES_IN_FLIGHT {
-                outcome = outcome.and(joined(in_flight.join_next().await));
-            }
-            in_flight.spawn(write_mailbox(Arc::clone(&self.session), batches));
-        }
-        while let Some(done) = in_flight.join_next().await {
-            outcome = outcome.and(joined(Some(done)));
-        }
-        outcome
+        // Mailboxes are independent: write them side by side.
+        let session = &self.session;
+        run_bounded(
+            writes.into_iter().map(|batches| write_mailbox(Arc::clone(session), batches)),
+            MAILBOX_WRITES_IN_FLIGHT,
+        )
+        .await
     }
 
     async fn read_mailbox(
@@ -438,14 +432,6 @@ impl Store for ScyllaStore {
             .into_iter()
             .map(|(app_id, (broadcasts, whitelist))| PublicMailbox::new(app_id, broadcasts, whitelist))
             .collect())
-    }
-}
-
-fn joined(done: Option<Result<Result<(), StoreError>, tokio::task::JoinError>>) -> Result<(), StoreError> {
-    match done {
-        Some(Ok(outcome)) => outcome,
-        Some(Err(join_error)) => Err(StoreError::Unavailable(format!("mailbox write task failed: {join_error}"))),
-        None => Ok(()),
     }
 }
 

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 pub struct Config {
     /// Where the embedded engines keep their files (and the generated auth secret).
     pub data_dir: PathBuf,
+    pub embedded: EmbeddedConfig,
     /// The public API listener.
     pub listen: SocketAddr,
     /// The admin listener: /metrics, /health/live, /health/ready.
@@ -32,6 +33,7 @@ impl Default for Config {
     fn default() -> Self {
         Self {
             data_dir: PathBuf::from("./data"),
+            embedded: EmbeddedConfig::default(),
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             admin_listen: "127.0.0.1:9090".parse().expect("valid address"),
             auth: AuthConfig::default(),
@@ -43,6 +45,26 @@ impl Default for Config {
             puller: PullerConfig::default(),
             telemetry: TelemetryConfig::default(),
         }
+    }
+}
+
+/// The embedded engines' database, when the log or the store is embedded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EmbeddedConfig {
+    /// The block cache shared by the embedded log and store, in MiB.
+    pub block_cache_mib: u64,
+}
+
+impl Default for EmbeddedConfig {
+    fn default() -> Self {
+        Self { block_cache_mib: tidings_embedded::DEFAULT_CACHE_BYTES >> 20 }
+    }
+}
+
+impl EmbeddedConfig {
+    pub fn block_cache_bytes(&self) -> u64 {
+        self.block_cache_mib << 20
     }
 }
 
@@ -253,6 +275,7 @@ impl Config {
             self.puller.default_limit <= self.puller.max_limit,
             "puller.default_limit must not exceed puller.max_limit"
         );
+        anyhow::ensure!(self.embedded.block_cache_mib >= 1, "embedded.block_cache_mib must be at least 1");
         anyhow::ensure!(self.projector.batch_size >= 1, "projector.batch_size must be at least 1");
         anyhow::ensure!(self.ingest.max_batch_recipients >= 1, "ingest.max_batch_recipients must be at least 1");
         match &self.log {

@@ -80,7 +80,7 @@ pub async fn open_engines(config: &Config, roles: &[Role]) -> anyhow::Result<(Ar
             let dir = config.data_dir.join("engines");
             let partitions = embedded_log.unwrap_or(1);
             Some(
-                EmbeddedEngines::open(&dir, partitions)
+                EmbeddedEngines::open_with_cache(&dir, partitions, config.embedded.block_cache_bytes())
                     .with_context(|| format!("opening the embedded engines in {}", dir.display()))?,
             )
         }

@@ -46,8 +46,8 @@ use tokio_util::sync::CancellationToken;
 
 use super::metered::{Appended, CountingLog, MeteredStore};
 use super::report::{self, Align, Latencies, Machine, Table, bytes, count, ms, ratio};
-use super::{ScratchDir, join_all, progress};
-use crate::config::{Config, LogConfig, Overrides, StoreConfig};
+use super::{APP, Isolated, ScratchDir, describe_engines, join_all, progress};
+use crate::config::{Config, Overrides};
 use crate::server::{Pipeline, Role, open_engines};
 
 #[derive(Debug, Clone, clap::Args)]
@@ -103,7 +103,6 @@ struct BroadcastReport {
 #[derive(Debug, Serialize)]
 struct RunReport {
     users: i64,
-    app_id: i64,
     public_mailbox: Reach,
     fan_out: Reach,
     /// Fan-out's cost over the public mailbox's.
@@ -189,23 +188,20 @@ pub async fn run(args: BroadcastArgs, config_file: Option<&Path>) -> anyhow::Res
     anyhow::ensure!(args.content_bytes >= 1, "--content-bytes must be at least 1");
     anyhow::ensure!(args.senders >= 1 && args.pullers >= 1, "--senders and --pullers must be at least 1");
     let scratch = ScratchDir::new(args.data_dir.as_deref())?;
-    let embedded = matches!(config.log, LogConfig::Embedded { .. }) || config.store == StoreConfig::Embedded;
     let engines = describe_engines(&config);
     eprintln!("engines: {engines}; machine: {}", machine.summary());
 
     let mut runs = Vec::new();
-    for (index, &users) in args.users.iter().enumerate() {
-        let mut run_config = config.clone();
+    for &users in &args.users {
         let run_dir = scratch.path().join(format!("users-{users}"));
-        run_config.data_dir = run_dir.clone();
-        // A fresh embedded directory holds nothing else; a shared cluster gets a fresh app.
-        let app_id = if embedded { 1 } else { tidings_domain::time::now_s() * 100 + index as i64 };
-        eprintln!("\n== {} users (app {app_id}) ==", count(users as u64));
-        let report = run_once(&run_config, &args, users, app_id).await.with_context(|| format!("{users} users"))?;
+        let isolated = Isolated::new(&config, &run_dir, &users.to_string()).await?;
+        eprintln!("\n== {} users ==", count(users as u64));
+        let report = run_once(&isolated.config, &args, users).await.with_context(|| format!("{users} users"));
+        isolated.finish().await?;
         if !scratch.keeps() {
             let _ = std::fs::remove_dir_all(&run_dir);
         }
-        runs.push(report);
+        runs.push(report?);
     }
 
     let report = BroadcastReport {
@@ -226,18 +222,6 @@ pub async fn run(args: BroadcastArgs, config_file: Option<&Path>) -> anyhow::Res
     Ok(())
 }
 
-fn describe_engines(config: &Config) -> String {
-    let log = match &config.log {
-        LogConfig::Embedded { partitions } => format!("embedded log ({partitions} partitions)"),
-        LogConfig::Kafka(kafka) => format!("Kafka at {} ({} partitions)", kafka.bootstrap_servers, kafka.partitions),
-    };
-    let store = match &config.store {
-        StoreConfig::Embedded => "embedded store (fjall)".to_owned(),
-        StoreConfig::Scylla(scylla) => format!("CQL store at {}", scylla.nodes.join(",")),
-    };
-    format!("{log}, {store}")
-}
-
 /// The engines of one run, wrapped in counters, with the projector and the cache refresher
 /// running in the background as in a deployment.
 struct Bench {
@@ -245,7 +229,6 @@ struct Bench {
     log: Arc<CountingLog>,
     store: Arc<MeteredStore>,
     pipeline: Pipeline,
-    app_id: i64,
     users: i64,
     content: String,
     stop: CancellationToken,
@@ -260,8 +243,8 @@ struct Footprint {
     appended: Appended,
 }
 
-async fn run_once(config: &Config, args: &BroadcastArgs, users: i64, app_id: i64) -> anyhow::Result<RunReport> {
-    let bench = Bench::start(config, args, users, app_id).await?;
+async fn run_once(config: &Config, args: &BroadcastArgs, users: i64) -> anyhow::Result<RunReport> {
+    let bench = Bench::start(config, args, users).await?;
     let outcome = async {
         eprintln!("public mailbox: create + publish one broadcast ...");
         let (public, broadcast_id) = bench.public_mailbox(args).await?;
@@ -281,7 +264,7 @@ async fn run_once(config: &Config, args: &BroadcastArgs, users: i64, app_id: i64
                 storms.push(bench.storm(args, cached, kind, broadcast_id).await?);
             }
         }
-        anyhow::Ok(RunReport { users, app_id, public_mailbox: public, fan_out, ratios, settled_after_s, storms })
+        anyhow::Ok(RunReport { users, public_mailbox: public, fan_out, ratios, settled_after_s, storms })
     }
     .await;
     bench.stop().await?;
@@ -294,7 +277,7 @@ fn footprint_line(reach: &Reach) -> String {
 }
 
 impl Bench {
-    async fn start(config: &Config, args: &BroadcastArgs, users: i64, app_id: i64) -> anyhow::Result<Self> {
+    async fn start(config: &Config, args: &BroadcastArgs, users: i64) -> anyhow::Result<Self> {
         std::fs::create_dir_all(&config.data_dir)
             .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
         let (log, store) = open_engines(config, &Role::ALL).await?;
@@ -314,18 +297,7 @@ impl Bench {
             Ok(())
         });
         let content = content(args.content_bytes);
-        Ok(Self {
-            config: config.clone(),
-            log,
-            store,
-            pipeline,
-            app_id,
-            users,
-            content,
-            stop,
-            refresher_stop,
-            background,
-        })
+        Ok(Self { config: config.clone(), log, store, pipeline, users, content, stop, refresher_stop, background })
     }
 
     async fn stop(mut self) -> anyhow::Result<()> {
@@ -357,7 +329,7 @@ impl Bench {
 
     async fn sync(&self, puller: &Puller, uid: i64, limit: usize) -> anyhow::Result<SyncPage> {
         let viewer = Viewer { uid, guest: false, version: ClientVersion::default() };
-        Ok(puller.sync(Mailbox::new(self.app_id, uid), &viewer, SyncCursor::default(), limit).await?)
+        Ok(puller.sync(Mailbox::new(APP, uid), &viewer, SyncCursor::default(), limit).await?)
     }
 
     /// The users whose pulls check a delivery: the first, the last and a random sample.
@@ -393,12 +365,12 @@ impl Bench {
             expire_at: tidings_domain::time::now_s() + 24 * 3600,
             audience: None,
         };
-        let created = ingest.create_broadcast(self.app_id, &draft).await?;
+        let created = ingest.create_broadcast(APP, &draft).await?;
         anyhow::ensure!(created.projected, "the projector did not project the new broadcast in time");
         let id = created.broadcast.broadcast_id;
 
         let started = Instant::now();
-        let published = ingest.broadcast_action(self.app_id, id, LifecycleAction::Publish).await?;
+        let published = ingest.broadcast_action(APP, id, LifecycleAction::Publish).await?;
         let accepted_after = started.elapsed();
         anyhow::ensure!(published.projected, "the projector did not project the publication in time");
         let shows = |page: &SyncPage| page.messages.iter().any(|m| m.broadcast_id == Some(id));
@@ -442,7 +414,7 @@ impl Bench {
             let next = next.clone();
             let ingest = self.pipeline.ingest.clone();
             let content = self.content.clone();
-            let (app_id, bar) = (self.app_id, sent_bar.clone());
+            let bar = sent_bar.clone();
             senders.spawn(async move {
                 let mut latencies = Vec::new();
                 loop {
@@ -455,7 +427,7 @@ impl Bench {
                     let recipients = uids.len() as u64;
                     let request = SendRequest::text(SendMode::Batch, 0, uids, content.clone());
                     let sent = Instant::now();
-                    ingest.send(app_id, &request).await?;
+                    ingest.send(APP, &request).await?;
                     latencies.push(sent.elapsed());
                     bar.inc(recipients);
                 }
@@ -550,7 +522,7 @@ impl Bench {
         let mut workers = tokio::task::JoinSet::new();
         for worker in 0..args.pullers {
             let (puller, pulls) = (puller.clone(), pulls.clone());
-            let (app_id, users, limit) = (self.app_id, self.users, args.limit);
+            let (users, limit) = (self.users, args.limit);
             workers.spawn(async move {
                 let mut rng = SmallRng::seed_from_u64(worker as u64);
                 let mut latencies = Vec::with_capacity(1 << 16);
@@ -559,7 +531,7 @@ impl Bench {
                     let uid = rng.random_range(1..=users);
                     let viewer = Viewer { uid, guest: false, version: ClientVersion::default() };
                     let pulled = Instant::now();
-                    let page = puller.sync(Mailbox::new(app_id, uid), &viewer, cursor, limit).await?;
+                    let page = puller.sync(Mailbox::new(APP, uid), &viewer, cursor, limit).await?;
                     latencies.push(pulled.elapsed());
                     anyhow::ensure!(
                         page.messages.iter().any(|m| m.broadcast_id == Some(broadcast_id)),

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 
+use crate::config::{Config, LogConfig, StoreConfig};
+
 #[derive(Debug, clap::Args)]
 pub struct BenchArgs {
     #[command(subcommand)]
@@ -27,7 +29,8 @@ pub struct BenchArgs {
 
 #[derive(Debug, clap::Subcommand)]
 pub enum BenchCommand {
-    /// Ingest, projection and merged pulls on fresh embedded engines.
+    /// Ingest, projection and merged pulls on the configured engines (with --ceilings, beside
+    /// the engines' raw rates).
     Pipeline(pipeline::PipelineArgs),
     /// One broadcast to N users by fan-out on write and by the public mailbox, then a pull
     /// storm with the public-mailbox cache on and off; engines from the configuration.
@@ -36,7 +39,7 @@ pub enum BenchCommand {
 
 pub async fn run(args: BenchArgs, config_file: Option<&Path>) -> anyhow::Result<()> {
     match args.command {
-        BenchCommand::Pipeline(args) => pipeline::run(args).await,
+        BenchCommand::Pipeline(args) => pipeline::run(args, config_file).await,
         BenchCommand::Broadcast(args) => broadcast::run(args, config_file).await,
     }
 }
@@ -78,6 +81,67 @@ impl Drop for ScratchDir {
             let _ = std::fs::remove_dir_all(&self.path);
         }
     }
+}
+
+/// The app every benchmark run writes to (each run has engines or a namespace of its own).
+pub const APP: i64 = 1;
+
+/// The configured engines under names of the run's own, so a benchmark never mixes with a
+/// deployment's data, its consumers or an earlier run: embedded engines in `data_dir`; on
+/// Kafka, topics under a fresh prefix and a fresh consumer group (the topics stay: Tidings
+/// never deletes topics); on a CQL store, a fresh keyspace, migrated here and dropped by
+/// [`Isolated::finish`].
+#[derive(Debug)]
+pub struct Isolated {
+    pub config: Config,
+}
+
+impl Isolated {
+    /// `run` names the run within this process (e.g. its user count).
+    pub async fn new(config: &Config, data_dir: &Path, run: &str) -> anyhow::Result<Self> {
+        let mut config = config.clone();
+        config.data_dir = data_dir.to_path_buf();
+        std::fs::create_dir_all(data_dir).with_context(|| format!("creating {}", data_dir.display()))?;
+        let name = format!("bench_{}_{run}", tidings_domain::time::now_s());
+        if matches!(config.log, LogConfig::Kafka(_)) {
+            config.topics.prefix = format!("{}-{name}", config.topics.prefix);
+            config.projector.group = format!("{}-{name}", config.projector.group);
+        }
+        if let StoreConfig::Scylla(settings) = &mut config.store {
+            settings.keyspace = format!("{}_{name}", settings.keyspace);
+            crate::server::migrate_schema(&config).await?;
+        }
+        Ok(Self { config })
+    }
+
+    /// Drops the run's keyspace, if it made one.
+    pub async fn finish(self) -> anyhow::Result<()> {
+        if let StoreConfig::Scylla(settings) = &self.config.store {
+            let session = tidings_scylla::open_session(settings).await?;
+            tidings_scylla::drop_keyspace(&session, &settings.keyspace)
+                .await
+                .with_context(|| format!("dropping the benchmark's keyspace {}", settings.keyspace))?;
+        }
+        Ok(())
+    }
+
+    /// Whether both engines are embedded (one process holds them).
+    pub fn embedded(&self) -> bool {
+        matches!(self.config.log, LogConfig::Embedded { .. }) && self.config.store == StoreConfig::Embedded
+    }
+}
+
+/// What the configuration's engines are, in words.
+pub fn describe_engines(config: &Config) -> String {
+    let log = match &config.log {
+        LogConfig::Embedded { partitions } => format!("embedded log ({partitions} partitions)"),
+        LogConfig::Kafka(kafka) => format!("Kafka at {} ({} partitions)", kafka.bootstrap_servers, kafka.partitions),
+    };
+    let store = match &config.store {
+        StoreConfig::Embedded => "embedded store (fjall)".to_owned(),
+        StoreConfig::Scylla(scylla) => format!("CQL store at {}", scylla.nodes.join(",")),
+    };
+    format!("{log}, {store}")
 }
 
 /// Joins workers that each return a count and their latencies; adds them up.
