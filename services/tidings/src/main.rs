@@ -47,8 +47,9 @@ enum Command {
     Token(tidings::token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
     Config(ServeArgs),
-    /// Benchmarks: `bench pipeline` (the hot paths on embedded engines) and `bench broadcast`
-    /// (fan-out on write against the public mailbox, and a pull storm), printed as tables.
+    /// Benchmarks on the configured engines: `bench pipeline` (ingest, projection, pulls;
+    /// with --ceilings beside Kafka's and the CQL store's raw rates) and `bench broadcast`
+    /// (fan-out on write against the public mailbox, and pull storms), printed as tables.
     Bench(tidings::bench::BenchArgs),
 }
 
