@@ -1,69 +1,16 @@
 //! Syncs against a real (embedded) store: what they return, and which store reads they make.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
 
-use async_trait::async_trait;
 use tempfile::TempDir;
-use tidings_domain::broadcast::Broadcast;
+use tidings_domain::MsgId;
 use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::{Mailbox, MessageBody, StoredMessage};
-use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::sync::SyncCursor;
-use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_embedded::EmbeddedStore;
-use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_ports::metered::MeteredStore;
+use tidings_ports::{MailboxChange, Store};
 use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
-
-/// The embedded store, counting mailbox reads.
-#[derive(Debug)]
-struct CountingReads {
-    inner: Arc<EmbeddedStore>,
-    mailbox_reads: AtomicUsize,
-}
-
-#[async_trait]
-impl Store for CountingReads {
-    async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError> {
-        self.inner.mailbox_state(mailbox).await
-    }
-    async fn find_delivery(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<Option<MsgId>, StoreError> {
-        self.inner.find_delivery(mailbox, dedupe_key).await
-    }
-    async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError> {
-        self.inner.apply_mailbox_changes(changes).await
-    }
-    async fn read_mailbox(
-        &self,
-        mailbox: Mailbox,
-        range: MsgRange,
-        order: Order,
-        limit: usize,
-    ) -> Result<Vec<StoredMessage>, StoreError> {
-        self.mailbox_reads.fetch_add(1, Ordering::Relaxed);
-        self.inner.read_mailbox(mailbox, range, order, limit).await
-    }
-    async fn public_state(&self, app_id: AppId) -> Result<PublicState, StoreError> {
-        self.inner.public_state(app_id).await
-    }
-    async fn broadcast(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<Option<Broadcast>, StoreError> {
-        self.inner.broadcast(app_id, broadcast_id).await
-    }
-    async fn list_broadcasts(&self, app_id: AppId) -> Result<Vec<Broadcast>, StoreError> {
-        self.inner.list_broadcasts(app_id).await
-    }
-    async fn apply_public_change(
-        &self,
-        app_id: AppId,
-        broadcast: Option<&Broadcast>,
-        state: &PublicState,
-    ) -> Result<(), StoreError> {
-        self.inner.apply_public_change(app_id, broadcast, state).await
-    }
-    async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
-        self.inner.load_public_mailboxes().await
-    }
-}
 
 fn insert(mailbox: Mailbox, msg_id: MsgId) -> MailboxChange {
     MailboxChange::Insert(StoredMessage {
@@ -78,15 +25,12 @@ fn insert(mailbox: Mailbox, msg_id: MsgId) -> MailboxChange {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_past_the_mailbox_head_reads_no_messages_and_misses_none() {
     let dir = TempDir::new().expect("temporary directory");
-    let store = Arc::new(CountingReads {
-        inner: EmbeddedStore::open(dir.path()).expect("open"),
-        mailbox_reads: AtomicUsize::new(0),
-    });
+    let store = MeteredStore::new(EmbeddedStore::open(dir.path()).expect("open"));
     let public = Arc::new(PublicMailboxCache::new(store.clone(), CacheMode::Cached));
     let puller = Puller::new(store.clone(), public);
     let mailbox = Mailbox::new(1, 7);
     let viewer = Viewer { uid: 7, guest: false, version: ClientVersion::default() };
-    let reads = || store.mailbox_reads.load(Ordering::Relaxed);
+    let reads = || store.mailbox_reads();
     let ids = |page: &tidings_domain::sync::SyncPage| page.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>();
 
     let empty = puller.sync(mailbox, &viewer, SyncCursor::default(), 10).await.expect("sync");

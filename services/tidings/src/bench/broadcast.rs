@@ -44,11 +44,11 @@ use tidings_ports::Store;
 use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
 use tokio_util::sync::CancellationToken;
 
-use super::metered::{Appended, CountingLog, MeteredStore};
 use super::report::{self, Align, Latencies, Machine, Table, bytes, count, ms, ratio};
 use super::{APP, Isolated, ScratchDir, describe_engines, join_all, progress};
 use crate::config::{Config, Overrides};
 use crate::server::{Pipeline, Role, open_engines};
+use tidings_ports::metered::{Appended, CountingLog, MeteredStore};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct BroadcastArgs {

@@ -7,10 +7,9 @@
 //!   and off, on the engines the configuration names.
 //!
 //! What they share lives here and in [`report`] (tables, percentiles, JSON, the machine)
-//! and [`metered`] (port decorators that count what goes through them).
+//! and [`tidings_ports::metered`] (port decorators that count what goes through them).
 
 pub mod broadcast;
-pub mod metered;
 pub mod pipeline;
 pub mod report;
 

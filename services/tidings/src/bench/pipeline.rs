@@ -30,11 +30,11 @@ use tidings_ports::EventLog;
 use tidings_scylla::ceiling::{InsertLoad, prepared_insert_rate};
 use tokio_util::sync::CancellationToken;
 
-use super::metered::{CountingLog, MeteredStore};
 use super::report::{Align, Latencies, Machine, Table, count, ms, write_json};
 use super::{APP, Isolated, ScratchDir, describe_engines, join_all, progress};
 use crate::config::{Config, LogConfig, Overrides, StoreConfig};
 use crate::server::{Pipeline, Role, open_engines};
+use tidings_ports::metered::{CountingLog, MeteredStore};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct PipelineArgs {

@@ -1,21 +1,22 @@
 //! Port decorators that count what passes through them, whatever the engine behind: the
-//! benchmarks wrap the configured log and store in these before assembling the pipeline.
+//! benchmarks wrap the configured log and store in these before assembling the pipeline,
+//! and tests use them to check which reads a code path makes.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use crate::log::TopicName;
+use crate::{
+    EventLog, LogError, MailboxChange, MailboxState, MsgRange, Order, OutgoingRecord, Store, StoreError, Subscription,
+};
 use async_trait::async_trait;
 use tidings_domain::broadcast::Broadcast;
 use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
-use tidings_ports::log::TopicName;
-use tidings_ports::{
-    EventLog, LogError, MailboxChange, MailboxState, MsgRange, Order, OutgoingRecord, Store, StoreError, Subscription,
-};
 
 /// What was appended through a [`CountingLog`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Appended {
     /// Records (events) durably appended.
     pub events: u64,
@@ -66,23 +67,34 @@ impl EventLog for CountingLog {
     }
 }
 
-/// A [`Store`] that counts the messages inserted through it and the reads of the public
-/// mailbox, and otherwise passes every call on.
+/// A [`Store`] that counts the messages inserted through it, the mailbox reads and the
+/// reads of the public mailbox, and otherwise passes every call on.
 #[derive(Debug)]
 pub struct MeteredStore {
     inner: Arc<dyn Store>,
     inserted: AtomicU64,
+    mailbox_reads: AtomicU64,
     public_reads: AtomicU64,
 }
 
 impl MeteredStore {
     pub fn new(inner: Arc<dyn Store>) -> Arc<Self> {
-        Arc::new(Self { inner, inserted: AtomicU64::new(0), public_reads: AtomicU64::new(0) })
+        Arc::new(Self {
+            inner,
+            inserted: AtomicU64::new(0),
+            mailbox_reads: AtomicU64::new(0),
+            public_reads: AtomicU64::new(0),
+        })
     }
 
     /// Message inserts durably applied (a repeated insert counts again).
     pub fn inserted(&self) -> u64 {
         self.inserted.load(Ordering::Relaxed)
+    }
+
+    /// Calls of [`Store::read_mailbox`]: pages of a private timeline read.
+    pub fn mailbox_reads(&self) -> u64 {
+        self.mailbox_reads.load(Ordering::Relaxed)
     }
 
     /// Calls of [`Store::load_public_mailboxes`]: the public mailbox read from the store.
@@ -115,6 +127,7 @@ impl Store for MeteredStore {
         order: Order,
         limit: usize,
     ) -> Result<Vec<StoredMessage>, StoreError> {
+        self.mailbox_reads.fetch_add(1, Ordering::Relaxed);
         self.inner.read_mailbox(mailbox, range, order, limit).await
     }
 
