@@ -95,7 +95,6 @@ impl EmbeddedStore {
         Ok(Self { inner: Arc::new(inner) })
     }
 
-    /// Runs `work` on the blocking pool: fjall reads and syncs may wait on the disk.
     /// Runs a point read or a bounded scan on the caller's thread: they take microseconds
     /// (memtables and the block cache), less than handing them to the blocking pool would,
     /// and they are what every pull does. Writes (which sync to disk) and full scans go to
@@ -104,6 +103,7 @@ impl EmbeddedStore {
         work(&self.inner)
     }
 
+    /// Runs `work` on the blocking pool: fjall reads and syncs may wait on the disk.
     async fn blocking<T: Send + 'static>(
         &self,
         work: impl FnOnce(&StoreInner) -> Result<T, StoreError> + Send + 'static,

@@ -33,6 +33,20 @@ pub struct BroadcastDraftRequest {
 }
 
 impl BroadcastDraftRequest {
+    /// A draft of `content` for every user, gone at `expire_at` (Unix seconds), with every
+    /// optional field left out.
+    pub fn text(content: impl Into<String>, expire_at: i64) -> Self {
+        Self {
+            category: None,
+            kind: None,
+            priority: None,
+            business_type: None,
+            content: content.into(),
+            expire_at,
+            audience: None,
+        }
+    }
+
     fn content(&self) -> BroadcastContent {
         BroadcastContent {
             category: self.category.unwrap_or(0),

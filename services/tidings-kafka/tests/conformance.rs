@@ -8,8 +8,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use tidings_kafka::{KafkaLog, KafkaSettings};
-use tidings_ports::conformance::{PATIENCE, unique_name};
-use tidings_ports::{EventLog, LogRecord, OutgoingRecord, RecordPosition, Subscription};
+use tidings_ports::conformance::{PATIENCE, poll_until, positions, record, unique_name};
+use tidings_ports::{EventLog, LogRecord, OutgoingRecord, RecordPosition};
 
 /// Partitions per test topic: several, so keys spread over partitions.
 const PARTITIONS: i32 = 4;
@@ -34,61 +34,6 @@ async fn kafka_log() -> Arc<KafkaLog> {
 
 tidings_ports::event_log_conformance_tests!(kafka_log());
 
-fn record(topic: &str, key: &str, payload: String) -> OutgoingRecord {
-    OutgoingRecord { topic: topic.to_owned(), key: key.as_bytes().to_vec(), payload: payload.into_bytes() }
-}
-
-fn positions(records: &[LogRecord]) -> Vec<RecordPosition> {
-    records.iter().map(|record| record.position.clone()).collect()
-}
-
-/// Polls `subscription` until `wanted` records came, panicking after [`PATIENCE`].
-async fn poll_until(subscription: &mut dyn Subscription, wanted: usize) -> Vec<LogRecord> {
-    let deadline = Instant::now() + PATIENCE;
-    let mut received = Vec::new();
-    while received.len() < wanted {
-        assert!(Instant::now() < deadline, "got {} of {wanted} records", received.len());
-        received.extend(subscription.poll(wanted - received.len(), Duration::from_millis(500)).await.expect("poll"));
-    }
-    received
-}
-
-/// Beyond the suite: many concurrent appenders all get their records in, each in order.
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_appends_are_all_written_in_order_per_key() {
-    let log = kafka_log().await;
-    let topic = unique_name("concurrent");
-    let appenders: Vec<_> = (0..32)
-        .map(|appender| {
-            let log = Arc::clone(&log);
-            let topic = topic.clone();
-            tokio::spawn(async move {
-                for i in 0..20 {
-                    log.append(vec![record(&topic, &format!("appender-{appender}"), i.to_string())])
-                        .await
-                        .expect("append");
-                }
-            })
-        })
-        .collect();
-    for appender in appenders {
-        appender.await.expect("appender");
-    }
-
-    let mut subscription = log.subscribe(&unique_name("group"), std::slice::from_ref(&topic)).await.expect("subscribe");
-    let received = poll_until(subscription.as_mut(), 32 * 20).await;
-    for appender in 0..32 {
-        let key = format!("appender-{appender}").into_bytes();
-        let payloads: Vec<String> = received
-            .iter()
-            .filter(|record| record.key == key)
-            .map(|record| String::from_utf8_lossy(&record.payload).into_owned())
-            .collect();
-        let expected: Vec<String> = (0..20).map(|i: i32| i.to_string()).collect();
-        assert_eq!(payloads, expected, "appender {appender}");
-    }
-}
-
 /// Beyond the suite: when a second member joins, the partitions it takes over are handed
 /// to it from the group's committed position, and a late commit by the first member of
 /// records it polled before the rebalance neither errors nor rewinds the new owner; on the
@@ -107,7 +52,7 @@ async fn a_commit_after_a_rebalance_never_rewinds_the_new_owner() {
     log.append(records).await.expect("append");
 
     let mut first = log.subscribe(&group, topics).await.expect("subscribe");
-    let polled_by_first = poll_until(first.as_mut(), 64 * 3).await;
+    let polled_by_first = poll_until(first.as_mut(), 64 * 3, "the first member").await;
 
     // The second member joins; both keep polling so the group rebalances and, nothing
     // being committed, every partition is handed out again to its new owner.

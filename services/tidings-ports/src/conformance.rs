@@ -10,9 +10,10 @@
 //!
 //! Each macro expands, in the calling file, into a module (`event_log_conformance`,
 //! `store_conformance`) holding one `#[tokio::test]` per check of [`event_log`] or
-//! [`store`]. The factory expression is evaluated once per test and must yield an
-//! `Arc<A>` with `A: EventLog` (or `Store`), or the `Arc<dyn …>` itself; items of the calling
-//! file are in scope. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`)
+//! [`store`]. The factory expression is evaluated once per test and must yield a
+//! [`Fixture`]: an `Arc<A>` with `A: EventLog` (or `Store`), the `Arc<dyn …>` itself, or
+//! either paired with what must outlive the check (e.g. the adapter's temporary
+//! directory); items of the calling file are in scope. The calling crate needs `tokio` (with `macros` and `rt-multi-thread`)
 //! among its dev-dependencies.
 //!
 //! The checks assume only what the contracts promise, so they hold for the embedded
@@ -24,11 +25,43 @@
 //! Durability across a restart is not here: a generic suite cannot restart an engine. Each
 //! adapter tests it on its own (reopen the embedded data directory; restart the broker).
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use crate::log::{EventLog, LogRecord, OutgoingRecord, RecordPosition, Subscription};
 use crate::store::Store;
+
+/// What a conformance macro's factory yields: the adapter under test, maybe with what must
+/// live as long as the check does (`(adapter, guard)`: the guard is dropped after it).
+pub trait Fixture<Port: ?Sized> {
+    fn adapter(&self) -> Arc<Port>;
+}
+
+macro_rules! fixtures_of {
+    ($port:ident) => {
+        impl<A: $port + 'static> Fixture<dyn $port> for Arc<A> {
+            fn adapter(&self) -> Arc<dyn $port> {
+                self.clone()
+            }
+        }
+
+        impl Fixture<dyn $port> for Arc<dyn $port> {
+            fn adapter(&self) -> Arc<dyn $port> {
+                Arc::clone(self)
+            }
+        }
+
+        impl<F: Fixture<dyn $port>, Guard> Fixture<dyn $port> for (F, Guard) {
+            fn adapter(&self) -> Arc<dyn $port> {
+                self.0.adapter()
+            }
+        }
+    };
+}
+
+fixtures_of!(EventLog);
+fixtures_of!(Store);
 
 /// How long a check waits for something the contract says will happen.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -83,6 +116,7 @@ macro_rules! event_log_conformance_tests {
                 consumer_groups_are_independent,
                 records_appended_during_a_waiting_poll_are_delivered_to_it,
                 lag_counts_appended_but_uncommitted_records,
+                concurrent_appends_are_all_written_in_order_per_key,
             ]
         );
     };
@@ -129,7 +163,8 @@ macro_rules! __conformance_tests {
             $(
                 #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
                 async fn $check() {
-                    let adapter: ::std::sync::Arc<dyn $crate::$port> = ($factory).await;
+                    let fixture = ($factory).await;
+                    let adapter = $crate::conformance::Fixture::<dyn $crate::$port>::adapter(&fixture);
                     $crate::conformance::$checks::$check(adapter).await;
                 }
             )*
@@ -138,7 +173,7 @@ macro_rules! __conformance_tests {
 }
 
 /// Polls until `wanted` records came or [`PATIENCE`] ran out (then panics, naming `what`).
-async fn poll_until(subscription: &mut dyn Subscription, wanted: usize, what: &str) -> Vec<LogRecord> {
+pub async fn poll_until(subscription: &mut dyn Subscription, wanted: usize, what: &str) -> Vec<LogRecord> {
     let deadline = Instant::now() + PATIENCE;
     let mut received = Vec::new();
     while received.len() < wanted {
@@ -159,7 +194,8 @@ async fn assert_nothing_more(subscription: &mut dyn Subscription, what: &str) {
     assert!(extra.is_empty(), "{what}: unexpected records {extra:?}");
 }
 
-fn record(topic: &str, key: &str, payload: String) -> OutgoingRecord {
+/// A record of `topic` under `key`.
+pub fn record(topic: &str, key: &str, payload: String) -> OutgoingRecord {
     OutgoingRecord { topic: topic.to_owned(), key: key.as_bytes().to_vec(), payload: payload.into_bytes() }
 }
 
@@ -167,7 +203,8 @@ fn payloads(records: &[LogRecord]) -> Vec<String> {
     records.iter().map(|record| String::from_utf8_lossy(&record.payload).into_owned()).collect()
 }
 
-fn positions(records: &[LogRecord]) -> Vec<RecordPosition> {
+/// The records' positions, e.g. to commit them.
+pub fn positions(records: &[LogRecord]) -> Vec<RecordPosition> {
     records.iter().map(|record| record.position.clone()).collect()
 }
 
@@ -404,6 +441,37 @@ pub mod event_log {
         let everything = [positions(&first), positions(&second)].concat();
         subscription.commit(&everything).await.expect("commit");
         assert_eq!(subscription.lag().await.expect("lag"), 0);
+    }
+
+    /// Many concurrent appenders all get their records in, each appender's in order.
+    pub async fn concurrent_appends_are_all_written_in_order_per_key(log: Arc<dyn EventLog>) {
+        let topic = unique_name("concurrent");
+        let appenders: Vec<_> = (0..32)
+            .map(|appender| {
+                let log = Arc::clone(&log);
+                let topic = topic.clone();
+                tokio::spawn(async move {
+                    for i in 0..20 {
+                        log.append(vec![record(&topic, &format!("appender-{appender}"), i.to_string())])
+                            .await
+                            .expect("append");
+                    }
+                })
+            })
+            .collect();
+        for appender in appenders {
+            appender.await.expect("appender");
+        }
+
+        let mut subscription =
+            log.subscribe(&unique_name("group"), std::slice::from_ref(&topic)).await.expect("subscribe");
+        let received = poll_until(subscription.as_mut(), 32 * 20, "concurrent appends").await;
+        for appender in 0..32 {
+            let key = format!("appender-{appender}").into_bytes();
+            let mine: Vec<LogRecord> = received.iter().filter(|record| record.key == key).cloned().collect();
+            let expected: Vec<String> = (0..20).map(|i: i32| i.to_string()).collect();
+            assert_eq!(payloads(&mine), expected, "appender {appender}");
+        }
     }
 }
 

@@ -88,10 +88,10 @@ pub struct Projector {
     settings: ProjectorSettings,
 }
 
-/// Metric names, described once in [`describe_metrics`].
 /// Store reads in flight at once while a batch is read for stamping.
 const READS_IN_FLIGHT: usize = 64;
 
+/// Metric names, described once in [`describe_metrics`].
 const EVENTS_TOTAL: &str = "tidings_projector_events_total";
 const BATCH_SECONDS: &str = "tidings_projector_batch_duration_seconds";
 const LAG_RECORDS: &str = "tidings_projector_consumer_lag_records";

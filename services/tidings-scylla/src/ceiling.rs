@@ -9,7 +9,7 @@ use tidings_ports::StoreError;
 
 use crate::bounded::run_bounded;
 use crate::error;
-use crate::migrate::is_valid_keyspace_name;
+use crate::migrate::check_keyspace;
 
 /// What [`prepared_insert_rate`] writes.
 #[derive(Debug, Clone, Copy)]
@@ -31,9 +31,7 @@ pub async fn prepared_insert_rate(
     keyspace: &str,
     load: InsertLoad,
 ) -> Result<Duration, StoreError> {
-    if !is_valid_keyspace_name(keyspace) {
-        return Err(StoreError::Corrupt(format!("invalid keyspace name {keyspace:?}")));
-    }
+    check_keyspace(keyspace)?;
     let table = format!("{keyspace}.raw_insert_ceiling");
     session
         .query_unpaged(

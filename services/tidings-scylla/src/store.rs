@@ -26,7 +26,7 @@ use tracing::debug;
 
 use crate::bounded::run_bounded;
 use crate::error;
-use crate::migrate::is_valid_keyspace_name;
+use crate::migrate::check_keyspace;
 use crate::plan::{MailboxPlan, plan_by_mailbox};
 use crate::settings::ScyllaSettings;
 
@@ -93,9 +93,7 @@ impl ScyllaStore {
     /// the schema: run [`crate::migrate`] (`tidings schema migrate`) first; a missing
     /// keyspace or table fails here, not retriable.
     pub async fn connect(settings: &ScyllaSettings) -> Result<Arc<Self>, StoreError> {
-        if !is_valid_keyspace_name(&settings.keyspace) {
-            return Err(StoreError::Corrupt(format!("invalid keyspace name {:?}", settings.keyspace)));
-        }
+        check_keyspace(&settings.keyspace)?;
         let session = session_builder(settings)
             .use_keyspace(&settings.keyspace, false)
             .build()

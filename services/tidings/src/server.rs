@@ -2,7 +2,6 @@
 //! (distributed), on the engines the configuration names.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use anyhow::Context;
 use tidings_embedded::EmbeddedEngines;
@@ -23,7 +22,7 @@ use tracing::info;
 use crate::config::{Config, LogConfig, StoreConfig};
 
 /// A role a process can run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     /// The API of business servers and operators: validates and appends events.
     Ingest,
@@ -191,10 +190,4 @@ async fn serve(
         axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await.context(name)
     });
     Ok(())
-}
-
-impl crate::config::PullerConfig {
-    fn refresh_interval(&self) -> Duration {
-        Duration::from_millis(self.refresh_interval_ms)
-    }
 }

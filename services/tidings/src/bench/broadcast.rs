@@ -45,7 +45,7 @@ use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
 use tokio_util::sync::CancellationToken;
 
 use super::report::{self, Align, Latencies, Machine, Table, bytes, count, ms, ratio};
-use super::{APP, Isolated, ScratchDir, describe_engines, join_all, progress};
+use super::{APP, Isolated, ScratchDir, StallWatch, describe_engines, join_all, progress};
 use crate::config::{Config, Overrides};
 use crate::server::{Pipeline, Role, open_engines};
 use tidings_ports::metered::{Appended, CountingLog, MeteredStore};
@@ -278,8 +278,6 @@ fn footprint_line(reach: &Reach) -> String {
 
 impl Bench {
     async fn start(config: &Config, args: &BroadcastArgs, users: i64) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&config.data_dir)
-            .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
         let (log, store) = open_engines(config, &Role::ALL).await?;
         let log = CountingLog::new(log);
         let store = MeteredStore::new(store);
@@ -291,7 +289,7 @@ impl Bench {
         let projector_stop = stop.clone();
         background.spawn(async move { projector.run(projector_stop).await.context("projector") });
         pipeline.public.refresh().await.context("loading the public mailbox")?;
-        let refresher = pipeline.public.clone().run(refresh_interval(config), refresher_stop.clone());
+        let refresher = pipeline.public.clone().run(config.puller.refresh_interval(), refresher_stop.clone());
         background.spawn(async move {
             refresher.await;
             Ok(())
@@ -356,15 +354,7 @@ impl Bench {
     async fn public_mailbox(&self, args: &BroadcastArgs) -> anyhow::Result<(Reach, BroadcastId)> {
         let ingest = &self.pipeline.ingest;
         let before = self.footprint().await?;
-        let draft = BroadcastDraftRequest {
-            category: None,
-            kind: None,
-            priority: None,
-            business_type: None,
-            content: self.content.clone(),
-            expire_at: tidings_domain::time::now_s() + 24 * 3600,
-            audience: None,
-        };
+        let draft = BroadcastDraftRequest::text(self.content.clone(), tidings_domain::time::now_s() + 24 * 3600);
         let created = ingest.create_broadcast(APP, &draft).await?;
         anyhow::ensure!(created.projected, "the projector did not project the new broadcast in time");
         let id = created.broadcast.broadcast_id;
@@ -436,20 +426,14 @@ impl Bench {
         }
         let mut accepted_after = None;
         let mut send_latencies = Vec::with_capacity(sends as usize);
-        let mut last_progress = (0, Instant::now());
+        let mut stall = StallWatch::start();
         loop {
             let projected = self.store.inserted() - inserted_before;
             projected_bar.set_position(projected);
             if projected >= users {
                 break;
             }
-            if projected > last_progress.0 {
-                last_progress = (projected, Instant::now());
-            }
-            anyhow::ensure!(
-                last_progress.1.elapsed() < STALL_TIMEOUT,
-                "the projector made no progress for {STALL_TIMEOUT:?} at {projected} of {users} rows"
-            );
+            stall.check(projected, users)?;
             if accepted_after.is_none() && senders.is_empty() {
                 accepted_after = Some(started.elapsed());
             }
@@ -563,7 +547,7 @@ impl Bench {
         let reads = self.store.public_reads() - reads_before;
         let latencies = Latencies::new(latencies);
         let pulls = latencies.len() as u64;
-        let intervals = elapsed.as_secs_f64() / refresh_interval(&self.config).as_secs_f64();
+        let intervals = elapsed.as_secs_f64() / self.config.puller.refresh_interval().as_secs_f64();
         let storm = Storm {
             sync: kind,
             public_cache: cached,
@@ -629,11 +613,6 @@ fn cpu_seconds() -> Option<f64> {
 }
 
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
-
-fn refresh_interval(config: &Config) -> Duration {
-    Duration::from_millis(config.puller.refresh_interval_ms)
-}
 
 /// `len` bytes of random letters and digits: not compressible to nothing, like real text.
 fn content(len: usize) -> String {

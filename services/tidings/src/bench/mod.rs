@@ -14,7 +14,7 @@ pub mod pipeline;
 pub mod report;
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
@@ -123,11 +123,6 @@ impl Isolated {
         }
         Ok(())
     }
-
-    /// Whether both engines are embedded (one process holds them).
-    pub fn embedded(&self) -> bool {
-        matches!(self.config.log, LogConfig::Embedded { .. }) && self.config.store == StoreConfig::Embedded
-    }
 }
 
 /// What the configuration's engines are, in words.
@@ -141,6 +136,35 @@ pub fn describe_engines(config: &Config) -> String {
         StoreConfig::Scylla(scylla) => format!("CQL store at {}", scylla.nodes.join(",")),
     };
     format!("{log}, {store}")
+}
+
+/// Fails a wait for the projector once its count of stored rows stops moving for
+/// [`StallWatch::TIMEOUT`].
+#[derive(Debug)]
+pub struct StallWatch {
+    last_progress: (u64, Instant),
+}
+
+impl StallWatch {
+    pub const TIMEOUT: Duration = Duration::from_secs(60);
+
+    /// Starts watching, as of now.
+    pub fn start() -> Self {
+        Self { last_progress: (0, Instant::now()) }
+    }
+
+    /// Notes `done` of `expected` rows; an error when nothing moved for too long.
+    pub fn check(&mut self, done: u64, expected: u64) -> anyhow::Result<()> {
+        if done > self.last_progress.0 {
+            self.last_progress = (done, Instant::now());
+        }
+        anyhow::ensure!(
+            self.last_progress.1.elapsed() < Self::TIMEOUT,
+            "the projector made no progress for {:?} at {done} of {expected} rows",
+            Self::TIMEOUT
+        );
+        Ok(())
+    }
 }
 
 /// Joins workers that each return a count and their latencies; adds them up.

@@ -31,7 +31,7 @@ use tidings_scylla::ceiling::{InsertLoad, prepared_insert_rate};
 use tokio_util::sync::CancellationToken;
 
 use super::report::{Align, Latencies, Machine, Table, count, ms, write_json};
-use super::{APP, Isolated, ScratchDir, describe_engines, join_all, progress};
+use super::{APP, Isolated, ScratchDir, StallWatch, describe_engines, join_all, progress};
 use crate::config::{Config, LogConfig, Overrides, StoreConfig};
 use crate::server::{Pipeline, Role, open_engines};
 use tidings_ports::metered::{CountingLog, MeteredStore};
@@ -147,8 +147,8 @@ async fn run_phases(config: &Config, args: &PipelineArgs) -> anyhow::Result<Vec<
     eprintln!("ingest: {} users x {} messages ...", args.users, args.messages_per_user);
     let mut ingest = ingest_phase(&pipeline, args).await?;
     let appended = log.appended();
+    let mean_bytes = (appended.bytes / appended.events.max(1)) as usize;
     if let (true, LogConfig::Kafka(kafka)) = (args.ceilings, &config.log) {
-        let mean_bytes = (appended.bytes / appended.events.max(1)) as usize;
         eprintln!("ceiling: Kafka's ProducerPerformance, {} records of {mean_bytes} B ...", count(appended.events));
         let ceiling = kafka_ceiling(args, config, &log, &kafka.bootstrap_servers, appended.events, mean_bytes).await?;
         ingest.of_ceiling = Some(ingest.per_second / ceiling.per_second);
@@ -171,7 +171,7 @@ async fn run_phases(config: &Config, args: &PipelineArgs) -> anyhow::Result<Vec<
             let load = InsertLoad {
                 rows: projection.operations,
                 in_flight: args.concurrency,
-                row_bytes: (appended.bytes / appended.events.max(1)) as usize,
+                row_bytes: mean_bytes,
                 partitions: args.users as u64,
             };
             let ceiling = cql_ceiling(settings, load).await?;
@@ -243,7 +243,7 @@ async fn projection_phase(store: &MeteredStore, expected: u64, projectors: usize
     let bar = progress::counter(expected, "project", "rows", &MultiProgress::new());
     let joined = Instant::now();
     let mut first_insert = None;
-    let mut progress = (0, Instant::now());
+    let mut stall = StallWatch::start();
     loop {
         let inserted = store.inserted();
         bar.set_position(inserted);
@@ -253,13 +253,7 @@ async fn projection_phase(store: &MeteredStore, expected: u64, projectors: usize
         if inserted >= expected {
             break;
         }
-        if inserted > progress.0 {
-            progress = (inserted, Instant::now());
-        }
-        anyhow::ensure!(
-            progress.1.elapsed() < STALL_TIMEOUT,
-            "the projectors made no progress for {STALL_TIMEOUT:?} at {inserted} of {expected} rows"
-        );
+        stall.check(inserted, expected)?;
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
     bar.finish_and_clear();
@@ -352,15 +346,7 @@ async fn cql_ceiling(settings: &tidings_scylla::ScyllaSettings, load: InsertLoad
 /// Creates and publishes broadcasts through ingest, which waits for the running projectors.
 async fn publish_broadcasts(pipeline: &Pipeline, count: usize) -> anyhow::Result<()> {
     for n in 0..count {
-        let draft = BroadcastDraftRequest {
-            category: None,
-            kind: None,
-            priority: None,
-            business_type: None,
-            content: format!("bench broadcast {n}"),
-            expire_at: tidings_domain::time::now_s() + 3600,
-            audience: None,
-        };
+        let draft = BroadcastDraftRequest::text(format!("bench broadcast {n}"), tidings_domain::time::now_s() + 3600);
         let created = pipeline.ingest.create_broadcast(APP, &draft).await?;
         anyhow::ensure!(created.projected, "the projector did not project broadcast {n} in time");
         let id = created.broadcast.broadcast_id;
@@ -413,9 +399,6 @@ async fn pull_phase(pipeline: &Pipeline, args: &PipelineArgs) -> anyhow::Result<
     let pulls = latencies.len() as u64;
     Ok(row("puller (merged syncs, public mailbox cached)".to_owned(), pulls, "pulls", started.elapsed(), latencies))
 }
-
-/// How long the projectors may make no progress before the run fails.
-const STALL_TIMEOUT: Duration = Duration::from_secs(60);
 
 fn row(phase: String, operations: u64, unit: &'static str, elapsed: Duration, latencies: Vec<Duration>) -> BenchRow {
     let latencies = Latencies::new(latencies);
