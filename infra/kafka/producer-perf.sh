@@ -5,7 +5,7 @@
 # tool, e.g.
 #   infra/kafka/producer-perf.sh --topic perf --num-records 100000 --record-size 200 --throughput -1
 # Its last line sums up: "N records sent, R records/sec (M MB/sec), A ms avg latency, ...".
-# `tidings bench pipeline --ceilings` runs this to read ingest's rate against it.
+# `tidings-bench pipeline --ceilings` runs this to read ingest's rate against it.
 set -euo pipefail
 # shellcheck source=infra/kafka/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"

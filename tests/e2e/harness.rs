@@ -4,11 +4,12 @@
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde_json::{Value, json};
-use tidings_http::{Authenticator, Claims, Role};
+use tidings_http::{Authenticator, CallerRole, Claims};
 
 pub const SECRET: &str = "e2e-secret";
 /// The refresh interval the test servers run with.
@@ -92,8 +93,21 @@ fn migrate(env: &[(String, String)]) {
     );
 }
 
+/// A free port below the kernel's ephemeral range (32768 and up), so that no outgoing
+/// connection (to Kafka, to Cassandra, between the processes under test) can take it
+/// between this check and the server's own bind; a counter keeps this process's tests
+/// apart, the process id other test processes.
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").expect("bind an ephemeral port").local_addr().expect("local addr").port()
+    const FIRST: u32 = 20_000;
+    const PORTS: u32 = 10_000;
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let start = std::process::id() % 50 * 200;
+    loop {
+        let port = (FIRST + (start + NEXT.fetch_add(1, Ordering::Relaxed)) % PORTS) as u16;
+        if TcpListener::bind(("127.0.0.1", port)).is_ok() {
+            return port;
+        }
+    }
 }
 
 /// Arguments for a process serving `command` on fresh ports: (args, api url, admin url).
@@ -218,30 +232,30 @@ impl Server {
         self.processes.iter().map(|p| p.admin.clone()).collect()
     }
 
-    pub fn token(&self, role: Role, app_id: i64, sub: &str, exp_in_s: i64, guest: bool) -> String {
+    pub fn token(&self, role: CallerRole, app_id: i64, sub: &str, exp_in_s: i64, guest: bool) -> String {
         let exp = tidings_domain::time::now_s() + exp_in_s;
         self.auth.mint(&Claims { role, app_id, sub: sub.into(), exp, guest })
     }
 
-    fn caller(&self, role: Role, token: String) -> Caller<'_> {
-        let base = if role == Role::User { &self.client_api } else { &self.business_api };
+    fn caller(&self, role: CallerRole, token: String) -> Caller<'_> {
+        let base = if role == CallerRole::User { &self.client_api } else { &self.business_api };
         Caller { server: self, base: base.clone(), token, headers: vec![] }
     }
 
     pub fn app(&self, app_id: i64) -> Caller<'_> {
-        self.caller(Role::App, self.token(Role::App, app_id, "biz", 3600, false))
+        self.caller(CallerRole::App, self.token(CallerRole::App, app_id, "biz", 3600, false))
     }
 
     pub fn operator(&self, app_id: i64) -> Caller<'_> {
-        self.caller(Role::Operator, self.token(Role::Operator, app_id, "ops", 3600, false))
+        self.caller(CallerRole::Operator, self.token(CallerRole::Operator, app_id, "ops", 3600, false))
     }
 
     pub fn user(&self, app_id: i64, uid: i64) -> Caller<'_> {
-        self.caller(Role::User, self.token(Role::User, app_id, &uid.to_string(), 3600, false))
+        self.caller(CallerRole::User, self.token(CallerRole::User, app_id, &uid.to_string(), 3600, false))
     }
 
     /// A caller with a given token, at the API its role calls.
-    pub fn caller_with_token(&self, role: Role, token: String) -> Caller<'_> {
+    pub fn caller_with_token(&self, role: CallerRole, token: String) -> Caller<'_> {
         self.caller(role, token)
     }
 
@@ -281,8 +295,9 @@ pub struct Caller<'a> {
 
 impl Caller<'_> {
     /// The same caller, calling the API that `role` normally calls (to check refusals).
-    pub fn at_api_of(mut self, role: Role) -> Self {
-        self.base = if role == Role::User { self.server.client_api.clone() } else { self.server.business_api.clone() };
+    pub fn at_api_of(mut self, role: CallerRole) -> Self {
+        self.base =
+            if role == CallerRole::User { self.server.client_api.clone() } else { self.server.business_api.clone() };
         self
     }
 

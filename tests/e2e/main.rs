@@ -49,7 +49,7 @@ use std::time::{Duration, Instant};
 use harness::{REFRESH, Server, contents, eventually, visible_within};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use tidings_http::Role;
+use tidings_http::CallerRole;
 
 const APP: i64 = 7;
 
@@ -229,7 +229,7 @@ async fn audience_filters_by_platform_core_level_and_login(server: Server) {
     assert!(!sees_restricted(server.user(APP, 4).header("platform", "ios").header("core_level", "199")).await);
     assert!(!sees_restricted(server.user(APP, 5).header("platform", "ios").header("core_level", "301")).await);
     assert!(!sees_restricted(server.user(APP, 6).header("platform", "ios")).await);
-    let guest = server.caller_with_token(Role::User, server.token(Role::User, APP, "7", 3600, true));
+    let guest = server.caller_with_token(CallerRole::User, server.token(CallerRole::User, APP, "7", 3600, true));
     assert!(!sees_restricted(guest.header("platform", "ios").header("core_level", "250")).await);
     let (status, error) = server.user(APP, 8).header("platform", "symbian").get("/v1/mailbox/sync").await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("platform")));
@@ -364,15 +364,15 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing(server: Server) {
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("expire_at")));
 
     let forged = tidings_http::Authenticator::new(b"not the secret").mint(&tidings_http::Claims {
-        role: Role::App,
+        role: CallerRole::App,
         app_id: APP,
         sub: "x".into(),
         exp: i64::MAX / 2,
         guest: false,
     });
-    let expired = server.token(Role::App, APP, "biz", -3600, false);
+    let expired = server.token(CallerRole::App, APP, "biz", -3600, false);
     for (case, token) in [("forged", forged), ("expired", expired)] {
-        let (status, error) = server.caller_with_token(Role::App, token).post(&path, unicast(90, "sneaky")).await;
+        let (status, error) = server.caller_with_token(CallerRole::App, token).post(&path, unicast(90, "sneaky")).await;
         assert_eq!(
             (status, error["error"]["code"].as_str()),
             (StatusCode::UNAUTHORIZED, Some("unauthorized")),
@@ -382,11 +382,11 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing(server: Server) {
     let (status, _) = server.app(APP + 1).post(&path, unicast(90, "other app")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an app token works only for its own app");
     let (status, _) =
-        server.user(APP, 90).at_api_of(Role::App).post(&path, unicast(91, "a user is no business server")).await;
+        server.user(APP, 90).at_api_of(CallerRole::App).post(&path, unicast(91, "a user is no business server")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _) = server.app(APP).at_api_of(Role::User).get("/v1/mailbox/sync").await;
+    let (status, _) = server.app(APP).at_api_of(CallerRole::User).get("/v1/mailbox/sync").await;
     assert_eq!(status, StatusCode::FORBIDDEN, "an app token opens no mailbox");
-    let (status, _) = server.user(APP, 90).at_api_of(Role::App).get(&format!("/v1/apps/{APP}/broadcasts")).await;
+    let (status, _) = server.user(APP, 90).at_api_of(CallerRole::App).get(&format!("/v1/apps/{APP}/broadcasts")).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "a user can't read the console's view");
     let (status, error) = server.user(APP, 90).get("/v1/mailbox/sync?cursor=garbage").await;
     assert_eq!((status, error["error"]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("cursor")));

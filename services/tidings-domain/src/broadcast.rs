@@ -1,22 +1,15 @@
 //! Full-user broadcasts: what operators write once into an app's public mailbox.
 
-use serde::{Deserialize, Serialize};
-
 use crate::client::{Platform, Viewer};
 use crate::{AppId, BroadcastId, FieldError, MsgId, PublicSeq};
 
 /// Who may see a broadcast. Empty `platforms` means every platform.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Audience {
-    #[serde(default)]
     pub platforms: Vec<Platform>,
-    #[serde(default)]
     pub min_core_level: Option<i64>,
-    #[serde(default)]
     pub max_core_level: Option<i64>,
     /// Hide the broadcast from guests (devices not logged in to an account).
-    #[serde(default)]
     pub logged_in_only: bool,
 }
 
@@ -47,11 +40,9 @@ impl Audience {
 }
 
 /// What an operator edits: the message fields of a broadcast, its expiry and audience.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BroadcastContent {
     pub category: i32,
-    #[serde(rename = "type")]
     pub kind: i32,
     pub priority: i32,
     pub business_type: i32,
@@ -79,9 +70,7 @@ impl BroadcastContent {
 
 /// The lifecycle: draft → pre-published (whitelist only) → published → stopped | recalled;
 /// delete removes it from any state.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum BroadcastState {
     Draft,
     PrePublished,
@@ -114,9 +103,7 @@ impl BroadcastState {
 }
 
 /// An operator's lifecycle command.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum LifecycleAction {
     PrePublish,
     Publish,
@@ -126,6 +113,15 @@ pub enum LifecycleAction {
 }
 
 impl LifecycleAction {
+    pub const ALL: [LifecycleAction; 5] = [
+        LifecycleAction::PrePublish,
+        LifecycleAction::Publish,
+        LifecycleAction::Stop,
+        LifecycleAction::Recall,
+        LifecycleAction::Delete,
+    ];
+
+    /// The action's one spelling: in the API's paths, its OpenAPI schema and messages.
     pub fn as_str(&self) -> &'static str {
         match self {
             LifecycleAction::PrePublish => "prepublish",
@@ -150,6 +146,19 @@ impl LifecycleAction {
     }
 }
 
+/// A name that is not one of the lifecycle actions.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("no broadcast action {0:?}")]
+pub struct UnknownAction(pub String);
+
+impl std::str::FromStr for LifecycleAction {
+    type Err = UnknownAction;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::ALL.into_iter().find(|action| action.as_str() == value).ok_or_else(|| UnknownAction(value.to_owned()))
+    }
+}
+
 /// A command the broadcast's current state does not allow.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("cannot {action} a broadcast that is {from}")]
@@ -159,8 +168,7 @@ pub struct IllegalTransition {
 }
 
 /// A broadcast as the public mailbox holds it.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Broadcast {
     pub app_id: AppId,
     pub broadcast_id: BroadcastId,
@@ -240,6 +248,14 @@ impl Broadcast {
 mod tests {
     use super::*;
     use crate::client::ClientVersion;
+
+    #[test]
+    fn every_action_parses_from_its_one_spelling() {
+        for action in LifecycleAction::ALL {
+            assert_eq!(action.as_str().parse::<LifecycleAction>(), Ok(action));
+        }
+        assert_eq!("pre_publish".parse::<LifecycleAction>(), Err(UnknownAction("pre_publish".into())));
+    }
 
     fn content() -> BroadcastContent {
         BroadcastContent { content: "hello".into(), expire_at_s: 2_000, ..Default::default() }

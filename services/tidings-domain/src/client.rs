@@ -3,14 +3,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use serde::{Deserialize, Serialize};
-
 use crate::Uid;
 
 /// The client platform, as sent in the `platform` header or User-Agent token.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Platform {
     Ios,
     Android,
@@ -60,7 +56,7 @@ impl FromStr for Platform {
 
 /// The version facts a client sends about itself. Each is optional: a broadcast whose
 /// audience names a platform or core-level range is hidden from clients that don't say.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientVersion {
     pub platform: Option<Platform>,
     pub app_version: Option<String>,

@@ -1,14 +1,12 @@
 //! Every state change as it travels on the event log. Tables are projections of these.
 
-use serde::{Deserialize, Serialize};
-
 use crate::broadcast::{BroadcastContent, LifecycleAction};
 use crate::message::{Mailbox, MessageBody};
 use crate::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
 
 /// One message for one mailbox. A send to n mailboxes is n deliveries, each keyed by its
 /// own mailbox, so each lands in the partition that owns that mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Delivery {
     pub mailbox: Mailbox,
     /// Unique per delivered message within the mailbox: `k:<from_uid>:<msgkey>` when the
@@ -27,7 +25,7 @@ impl Delivery {
 }
 
 /// What happens to one private mailbox; keyed by [`Mailbox::log_key`].
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MailboxEvent {
     Delivered(Delivery),
     /// Every message (private or public) up to this id reads as read.
@@ -60,7 +58,7 @@ impl MailboxEvent {
 
 /// An operator's change to an app's public mailbox; keyed by [`broadcast_log_key`], so all
 /// of one app's changes are applied in the order they were accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BroadcastEvent {
     pub app_id: AppId,
     /// Unix microseconds at which ingest accepted the change.
@@ -68,7 +66,7 @@ pub struct BroadcastEvent {
     pub change: BroadcastChange,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BroadcastChange {
     Created {
         broadcast_id: BroadcastId,
@@ -102,7 +100,7 @@ pub fn broadcast_log_key(app_id: AppId) -> String {
 
 /// A signal to online clients that there is something to pull. Not a message: it is never
 /// stored in a mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum NotifySignal {
     /// New messages in one mailbox, up to `latest_msg_id`.
     Mailbox { mailbox: Mailbox, latest_msg_id: MsgId },

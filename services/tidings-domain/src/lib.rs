@@ -8,7 +8,7 @@
 //! - [`event`]: every state change, as it travels on the event log.
 //!
 //! Services feed these functions with what they read from the ports and write back what
-//! the functions return; every rule that an invariant of DESIGN.md depends on lives here,
+//! the functions return; every rule that an invariant of docs/design.md depends on lives here,
 //! where it is property-tested.
 
 pub mod broadcast;

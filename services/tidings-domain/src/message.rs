@@ -1,11 +1,9 @@
 //! Mailboxes and message records.
 
-use serde::{Deserialize, Serialize};
-
 use crate::{AppId, MsgId, Uid};
 
 /// A user's private mailbox: "the app the message belongs to" + "the user's IM id".
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Mailbox {
     pub app_id: AppId,
     pub uid: Uid,
@@ -17,22 +15,44 @@ impl Mailbox {
     }
 
     /// The event-log key of everything that happens to this mailbox: every event of one
-    /// mailbox lands in one partition, which serializes them (invariant 3).
+    /// mailbox lands in one partition, which serializes them (docs/design.md#no-missed-pull).
     pub fn log_key(&self) -> String {
         format!("m:{}:{}", self.app_id, self.uid)
     }
 }
 
+/// How a message reaches its recipients (the send modes of the vocabulary; full-user
+/// broadcasts go through the public mailbox instead).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SendMode {
+    /// One recipient.
+    Unicast,
+    /// A small list of recipients (at most the configured maximum, 100 by default).
+    Batch,
+    /// One-to-one chat: written to the receiver's and the sender's mailbox, so the
+    /// sender's other devices see it too.
+    Private,
+}
+
+impl SendMode {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            SendMode::Unicast => "unicast",
+            SendMode::Batch => "batch",
+            SendMode::Private => "private",
+        }
+    }
+}
+
 /// The fields a sender chooses: the user identification and business attributes of the
 /// seed's section 4.3. `msg_id`, `create_time` and `is_read` are the platform's.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct MessageBody {
     pub from_uid: Uid,
     pub to_uid: Uid,
     /// The conversation partner shown in the mailbox owner's conversation list.
     pub contacter: Uid,
     pub category: i32,
-    #[serde(rename = "type")]
     pub kind: i32,
     pub priority: i32,
     pub business_type: i32,
@@ -50,7 +70,7 @@ impl MessageBody {
 }
 
 /// A message as stored in a private mailbox.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
     pub mailbox: Mailbox,
     pub msg_id: MsgId,
@@ -65,7 +85,7 @@ pub struct StoredMessage {
 ///
 /// The projector calls it in log order with the mailbox's last id, so ids strictly increase
 /// within a mailbox whatever the clocks of the ingest nodes say, and a replay of the same
-/// log reproduces the same ids (invariant 3). The id stays close to the create time, so it
+/// log reproduces the same ids (docs/design.md#no-missed-pull). The id stays close to the create time, so it
 /// still reads as unix microseconds.
 pub fn stamp_msg_id(last_msg_id: Option<MsgId>, create_time_us: i64) -> MsgId {
     match last_msg_id {

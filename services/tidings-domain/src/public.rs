@@ -2,8 +2,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::{Deserialize, Serialize};
-
 use crate::broadcast::{Broadcast, BroadcastState, IllegalTransition};
 use crate::client::Viewer;
 use crate::event::{BroadcastChange, BroadcastEvent};
@@ -11,7 +9,7 @@ use crate::sync::{MailboxEntry, Source};
 use crate::{AppId, BroadcastId, PublicSeq, Uid};
 
 /// The app's pre-publication testers, each with the position at which they joined.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Whitelist {
     pub members: BTreeMap<Uid, PublicSeq>,
 }
@@ -23,7 +21,7 @@ impl Whitelist {
 }
 
 /// The per-app state that the broadcast projection folds besides the broadcasts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct PublicState {
     pub last_seq: PublicSeq,
     pub whitelist: Whitelist,
@@ -118,7 +116,7 @@ pub struct PublicMailbox {
 impl PublicMailbox {
     /// Keeps only visible broadcasts. The mailbox's position is the largest position that
     /// what it holds carries, never a counter read apart from them: a cursor advanced to it
-    /// can then never step over an entry this snapshot lacks (invariant 5).
+    /// can then never step over an entry this snapshot lacks (docs/design.md#deliver-once-keep-the-way-back).
     pub fn new(app_id: AppId, broadcasts: Vec<Broadcast>, whitelist: Whitelist) -> Self {
         let mut broadcasts: Vec<Broadcast> =
             broadcasts.into_iter().filter(|b| b.state.is_visible() && b.msg_id.is_some()).collect();

@@ -1,22 +1,17 @@
 //! The merged pull: a private page and public entries under one opaque cursor.
 
-use serde::{Deserialize, Serialize};
-
 use crate::message::StoredMessage;
 use crate::{AppId, BroadcastId, FieldError, MsgId, PublicSeq, Uid};
 
 /// Where a pulled message lives.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Source {
     Private,
     Public,
 }
 
 /// One message of a pull, private or public, with every field of the seed's section 4.3.
-#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MailboxEntry {
     pub msg_id: MsgId,
     pub source: Source,
@@ -29,7 +24,6 @@ pub struct MailboxEntry {
     pub expire: i64,
     pub is_read: bool,
     pub category: i32,
-    #[serde(rename = "type")]
     pub kind: i32,
     pub priority: i32,
     pub business_type: i32,
@@ -37,7 +31,6 @@ pub struct MailboxEntry {
     pub msgkey: String,
     pub content: String,
     /// Set on public entries.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
     pub broadcast_id: Option<BroadcastId>,
 }
 

@@ -16,15 +16,17 @@
 //! | `log_topics`          | topic (raw bytes)                        | partition count, `u32`           |
 //! | `log_records`         | `str` topic, `u32` partition, `u64` offset | `u32` key length, key, payload |
 //! | `log_committed`       | `str` group, `str` topic, `u32` partition | next offset to read, `u64`      |
-//! | `store_messages`      | `i64↑` app_id, `i64↑` uid, `i64↑` msg_id | [`StoredMessage`] JSON           |
+//! | `store_messages`      | `i64↑` app_id, `i64↑` uid, `i64↑` msg_id | [`StoredMessage`] record JSON    |
 //! | `store_deliveries`    | `i64↑` app_id, `i64↑` uid, dedupe key    | msg_id, `i64` big-endian         |
 //! | `store_mailboxes`     | `i64↑` app_id, `i64↑` uid                | head, read mark, hidden (JSON)   |
-//! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] JSON               |
-//! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] JSON             |
+//! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] record JSON        |
+//! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] record JSON      |
 //!
 //! So a partition's records are one key range in offset order, a mailbox's messages one key
 //! range in `msg_id` order (read forward or backward), an app's broadcasts one range by id.
-//! A partition's end is recovered on open from its last key.
+//! A partition's end is recovered on open from its last key. The JSON values are records
+//! this crate owns (module `records`), shaped like the domain types they hold and pinned
+//! by golden tests, so a change to a domain type can't change the bytes on disk.
 //!
 //! The database occupies its directory: give it one of its own (e.g. `<data-dir>/engines`)
 //! and open it once per process; fjall locks it against a second opener.
@@ -37,12 +39,15 @@
 
 mod keys;
 mod log;
+mod records;
+mod settings;
 mod store;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 pub use crate::log::{EmbeddedLog, EmbeddedSubscription};
+pub use crate::settings::EmbeddedSettings;
 pub use crate::store::EmbeddedStore;
 
 /// Both embedded engines, on one database.
@@ -92,7 +97,7 @@ impl EmbeddedEngines {
 /// small for pulls: a read that misses it goes to the file system (a `pread`, a checksum and
 /// an insert into the cache). With 100k mailboxes of one 1 KiB message (140 MiB of tables),
 /// first syncs ran at 22k pulls/s on 2 cores with 32 MiB and at 34k/s with 512 MiB, back to
-/// back (`tidings bench broadcast`, BENCHMARKS.md).
+/// back (`tidings-bench broadcast`, BENCHMARKS.md).
 pub const DEFAULT_CACHE_BYTES: u64 = 256 * 1024 * 1024;
 
 fn open_database(dir: &Path, cache_bytes: u64) -> fjall::Result<fjall::Database> {

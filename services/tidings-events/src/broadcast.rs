@@ -5,7 +5,7 @@ use tidings_domain::broadcast::{Audience, BroadcastContent, LifecycleAction};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent};
 
-use crate::value::{Fields, optional_long, record, union};
+use crate::avro::value::{Fields, optional_long, record, union};
 
 /// The record names of the branches of `BroadcastEvent.change`, in schema order (never
 /// reordered, only appended; a test checks them against the schema).
@@ -64,10 +64,7 @@ pub(crate) fn from_value(value: Value) -> Result<BroadcastEvent, String> {
     let mut event = Fields::of("BroadcastEvent", value)?;
     let app_id = event.long("app_id")?;
     let at_us = event.long("at_us")?;
-    let (branch, value) = event.union("change")?;
-    let name =
-        BRANCHES.get(branch as usize).copied().ok_or_else(|| format!("BroadcastEvent.change: no branch {branch}"))?;
-    let mut fields = Fields::of(name, value)?;
+    let (branch, mut fields) = event.record_union("change", &BRANCHES)?;
     let change = match branch {
         CREATED => BroadcastChange::Created {
             broadcast_id: fields.long("broadcast_id")?,
@@ -101,8 +98,6 @@ pub(crate) fn from_value(value: Value) -> Result<BroadcastEvent, String> {
 }
 
 fn content_to_value(content: &BroadcastContent) -> Value {
-    let audience = &content.audience;
-    let platforms = audience.platforms.iter().map(|platform| platform_to_value(*platform)).collect();
     record([
         ("category", Value::Int(content.category)),
         ("type", Value::Int(content.kind)),
@@ -110,27 +105,34 @@ fn content_to_value(content: &BroadcastContent) -> Value {
         ("business_type", Value::Int(content.business_type)),
         ("content", Value::String(content.content.clone())),
         ("expire_at_s", Value::Long(content.expire_at_s)),
-        (
-            "audience",
-            record([
-                ("platforms", Value::Array(platforms)),
-                ("min_core_level", optional_long(audience.min_core_level)),
-                ("max_core_level", optional_long(audience.max_core_level)),
-                ("logged_in_only", Value::Boolean(audience.logged_in_only)),
-            ]),
-        ),
+        ("audience", audience_to_value(&content.audience)),
     ])
 }
 
 fn content_from_fields(mut fields: Fields) -> Result<BroadcastContent, String> {
-    let category = fields.int("category")?;
-    let kind = fields.int("type")?;
-    let priority = fields.int("priority")?;
-    let business_type = fields.int("business_type")?;
-    let content = fields.string("content")?;
-    let expire_at_s = fields.long("expire_at_s")?;
-    let mut audience = fields.record("audience", "Audience")?;
-    let platforms = audience
+    Ok(BroadcastContent {
+        category: fields.int("category")?,
+        kind: fields.int("type")?,
+        priority: fields.int("priority")?,
+        business_type: fields.int("business_type")?,
+        content: fields.string("content")?,
+        expire_at_s: fields.long("expire_at_s")?,
+        audience: audience_from_fields(fields.record("audience", "Audience")?)?,
+    })
+}
+
+fn audience_to_value(audience: &Audience) -> Value {
+    let platforms = audience.platforms.iter().map(|platform| platform_to_value(*platform)).collect();
+    record([
+        ("platforms", Value::Array(platforms)),
+        ("min_core_level", optional_long(audience.min_core_level)),
+        ("max_core_level", optional_long(audience.max_core_level)),
+        ("logged_in_only", Value::Boolean(audience.logged_in_only)),
+    ])
+}
+
+fn audience_from_fields(mut fields: Fields) -> Result<Audience, String> {
+    let platforms = fields
         .array("platforms")?
         .into_iter()
         .map(|platform| match platform {
@@ -138,19 +140,11 @@ fn content_from_fields(mut fields: Fields) -> Result<BroadcastContent, String> {
             other => Err(format!("Audience.platforms: expected enum symbols, found {other:?}")),
         })
         .collect::<Result<_, _>>()?;
-    Ok(BroadcastContent {
-        category,
-        kind,
-        priority,
-        business_type,
-        content,
-        expire_at_s,
-        audience: Audience {
-            platforms,
-            min_core_level: audience.optional_long("min_core_level")?,
-            max_core_level: audience.optional_long("max_core_level")?,
-            logged_in_only: audience.boolean("logged_in_only")?,
-        },
+    Ok(Audience {
+        platforms,
+        min_core_level: fields.optional_long("min_core_level")?,
+        max_core_level: fields.optional_long("max_core_level")?,
+        logged_in_only: fields.boolean("logged_in_only")?,
     })
 }
 

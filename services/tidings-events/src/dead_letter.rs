@@ -2,9 +2,9 @@
 
 use apache_avro::types::Value;
 
-use crate::value::{Fields, record};
+use crate::avro::value::{Fields, record};
 
-/// A record a consumer could not decode or apply (invariant 7), kept byte for byte with
+/// A record a consumer could not decode or apply (docs/design.md#bad-input-changes-nothing), kept byte for byte with
 /// where it came from and why, so it can be inspected and replayed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DeadLetter {

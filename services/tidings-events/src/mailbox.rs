@@ -4,7 +4,7 @@ use apache_avro::types::Value;
 use tidings_domain::event::{Delivery, MailboxEvent};
 use tidings_domain::message::{Mailbox, MessageBody};
 
-use crate::value::{Fields, record, union};
+use crate::avro::value::{Fields, record, union};
 
 /// The record names of the branches of `MailboxEvent.event`, in schema order (never
 /// reordered, only appended; a test checks them against the schema).
@@ -40,10 +40,7 @@ pub(crate) fn to_value(event: &MailboxEvent) -> Value {
 }
 
 pub(crate) fn from_value(value: Value) -> Result<MailboxEvent, String> {
-    let (branch, value) = Fields::of("MailboxEvent", value)?.union("event")?;
-    let name =
-        BRANCHES.get(branch as usize).copied().ok_or_else(|| format!("MailboxEvent.event: no branch {branch}"))?;
-    let mut fields = Fields::of(name, value)?;
+    let (branch, mut fields) = Fields::of("MailboxEvent", value)?.record_union("event", &BRANCHES)?;
     let mailbox = mailbox_from_fields(fields.record("mailbox", "Mailbox")?)?;
     Ok(match branch {
         DELIVERED => MailboxEvent::Delivered(Delivery {

@@ -3,8 +3,8 @@
 use apache_avro::types::Value;
 use tidings_domain::event::NotifySignal;
 
+use crate::avro::value::{Fields, record, union};
 use crate::mailbox::{mailbox_from_fields, mailbox_to_value};
-use crate::value::{Fields, record, union};
 
 /// The record names of the branches of `NotifySignal.signal`, in schema order (never
 /// reordered, only appended; a test checks them against the schema).
@@ -25,10 +25,7 @@ pub(crate) fn to_value(signal: &NotifySignal) -> Value {
 }
 
 pub(crate) fn from_value(value: Value) -> Result<NotifySignal, String> {
-    let (branch, value) = Fields::of("NotifySignal", value)?.union("signal")?;
-    let name =
-        BRANCHES.get(branch as usize).copied().ok_or_else(|| format!("NotifySignal.signal: no branch {branch}"))?;
-    let mut fields = Fields::of(name, value)?;
+    let (branch, mut fields) = Fields::of("NotifySignal", value)?.record_union("signal", &BRANCHES)?;
     Ok(match branch {
         MAILBOX => NotifySignal::Mailbox {
             mailbox: mailbox_from_fields(fields.record("mailbox", "Mailbox")?)?,

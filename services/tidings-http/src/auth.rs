@@ -1,14 +1,14 @@
-//! Credentials: HS256 JWTs carrying a role and an app scope (invariant 8).
+//! Credentials: HS256 JWTs carrying a role and an app scope (docs/design.md#nobody-reads-what-isnt-theirs).
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 use tidings_domain::message::Mailbox;
 use tidings_domain::{AppId, Uid};
 
-/// Who a token speaks for.
+/// Who a token speaks for (the caller's role, not a process role).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Role {
+pub enum CallerRole {
     /// A client device: opens only the mailbox of `sub` in `app_id`.
     User,
     /// A business server: sends and manages broadcasts within `app_id`.
@@ -17,20 +17,34 @@ pub enum Role {
     Operator,
 }
 
-impl Role {
+impl CallerRole {
+    pub const ALL: [CallerRole; 3] = [CallerRole::User, CallerRole::App, CallerRole::Operator];
+
+    /// The role's name in a token's `role` claim.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Role::User => "user",
-            Role::App => "app",
-            Role::Operator => "operator",
+            CallerRole::User => "user",
+            CallerRole::App => "app",
+            CallerRole::Operator => "operator",
         }
+    }
+}
+
+impl std::str::FromStr for CallerRole {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|role| role.as_str() == value)
+            .ok_or_else(|| format!("{value:?} is not a role: expected user, app or operator"))
     }
 }
 
 /// A token's claims.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
-    pub role: Role,
+    pub role: CallerRole,
     pub app_id: AppId,
     /// The uid, for `role = user`; the caller's name otherwise.
     pub sub: String,
@@ -44,7 +58,7 @@ pub struct Claims {
 impl Claims {
     /// The mailbox a user token opens.
     pub fn mailbox(&self) -> Result<Mailbox, AuthError> {
-        if self.role != Role::User {
+        if self.role != CallerRole::User {
             return Err(AuthError::Forbidden(format!("a {} token opens no mailbox", self.role.as_str())));
         }
         let uid: Uid = self
@@ -57,9 +71,9 @@ impl Claims {
     }
 
     /// Checks that the token has one of `roles` and is scoped to `app_id`.
-    pub fn require(&self, roles: &[Role], app_id: AppId) -> Result<(), AuthError> {
+    pub fn require(&self, roles: &[CallerRole], app_id: AppId) -> Result<(), AuthError> {
         if !roles.contains(&self.role) {
-            let allowed: Vec<&str> = roles.iter().map(Role::as_str).collect();
+            let allowed: Vec<&str> = roles.iter().map(CallerRole::as_str).collect();
             return Err(AuthError::Forbidden(format!(
                 "a {} token can't do this; it takes {}",
                 self.role.as_str(),
@@ -131,7 +145,7 @@ impl Authenticator {
 mod tests {
     use super::*;
 
-    fn claims(role: Role, exp: i64) -> Claims {
+    fn claims(role: CallerRole, exp: i64) -> Claims {
         Claims { role, app_id: 1, sub: "42".into(), exp, guest: false }
     }
 
@@ -139,20 +153,20 @@ mod tests {
     fn minted_tokens_verify_and_forged_or_expired_ones_do_not() {
         let auth = Authenticator::new(b"secret");
         let far = tidings_domain::time::now_s() + 3600;
-        let token = auth.mint(&claims(Role::User, far));
+        let token = auth.mint(&claims(CallerRole::User, far));
         assert_eq!(auth.verify(&token).unwrap().mailbox().unwrap(), Mailbox::new(1, 42));
         assert!(matches!(Authenticator::new(b"other").verify(&token), Err(AuthError::Invalid(_))));
-        let expired = auth.mint(&claims(Role::User, 1_000));
+        let expired = auth.mint(&claims(CallerRole::User, 1_000));
         assert!(matches!(auth.verify(&expired), Err(AuthError::Invalid(_))));
         assert_eq!(auth.verify_header(None), Err(AuthError::Missing));
     }
 
     #[test]
     fn scopes_are_enforced() {
-        let app = claims(Role::App, 0);
-        assert!(app.require(&[Role::App], 1).is_ok());
-        assert!(matches!(app.require(&[Role::App], 2), Err(AuthError::Forbidden(_))));
-        assert!(matches!(app.require(&[Role::Operator], 1), Err(AuthError::Forbidden(_))));
+        let app = claims(CallerRole::App, 0);
+        assert!(app.require(&[CallerRole::App], 1).is_ok());
+        assert!(matches!(app.require(&[CallerRole::App], 2), Err(AuthError::Forbidden(_))));
+        assert!(matches!(app.require(&[CallerRole::Operator], 1), Err(AuthError::Forbidden(_))));
         assert!(matches!(app.mailbox(), Err(AuthError::Forbidden(_))));
     }
 }

@@ -1,14 +1,14 @@
 //! Extractors that turn bad input into errors naming the field.
 
 use axum::body::Bytes;
-use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::extract::FromRef;
+use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequest, FromRequestParts, Path, Request};
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::Mailbox;
-
-use axum::extract::FromRef;
 
 use crate::auth::{Authenticator, Claims};
 use crate::error::ApiError;
@@ -95,5 +95,20 @@ where
             .map_err(|e| ApiError::field(format!("user-agent {}", e.field()), e.to_string()))?;
         let viewer = Viewer { uid: mailbox.uid, guest: claims.guest, version: from_headers.or_else(from_agent) };
         Ok(MailboxOwner { mailbox, viewer })
+    }
+}
+
+/// Path parameters; a malformed one is answered with its name.
+#[derive(Debug)]
+pub struct ValidPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|Path(value)| ValidPath(value))
+            .map_err(|rejection: PathRejection| ApiError::field("path", rejection.body_text()))
     }
 }

@@ -1,39 +1,29 @@
-//! The HTTP edge of Tidings: the v1 API of DESIGN.md ("The outside contract"), published as
-//! OpenAPI at `/openapi.json`, and the admin listener (metrics, health).
+//! The HTTP edge of Tidings: the v1 API (docs/design.md, "The outside contract"),
+//! published as OpenAPI at `/openapi.json`, and the admin listener (metrics, health).
 //!
+//! - [`bodies`]: the JSON bodies and their schemas, the contract's own types.
 //! - [`auth`]: JWT credentials and scopes.
 //! - [`extract`]: extractors that answer bad input with the offending field.
 //! - [`error`]: the JSON error body.
-//! - [`routes`]: the handlers, one per operation.
+//! - [`routes`]: the handlers, one per operation; [`openapi`]: the document.
 //! - [`admin`]: `/metrics`, `/health/live`, `/health/ready`.
 
 pub mod admin;
 pub mod auth;
+pub mod bodies;
 pub mod error;
 pub mod extract;
 mod metrics_layer;
+pub mod openapi;
 pub mod routes;
 
 use axum::Router;
 use axum::extract::FromRef;
 use axum::routing::get;
 use tidings_ingest::Ingest;
-use tidings_puller::Puller;
+use tidings_puller::{PageLimits, Puller};
 
-pub use auth::{Authenticator, Claims, Role};
-
-/// How many messages a pull may ask for.
-#[derive(Debug, Clone, Copy)]
-pub struct PullLimits {
-    pub default_limit: usize,
-    pub max_limit: usize,
-}
-
-impl Default for PullLimits {
-    fn default() -> Self {
-        Self { default_limit: 50, max_limit: 200 }
-    }
-}
+pub use auth::{Authenticator, CallerRole, Claims};
 
 /// What the business-server and operator handlers share.
 #[derive(Debug, Clone, FromRef)]
@@ -48,7 +38,7 @@ pub struct ClientState {
     pub ingest: Ingest,
     pub puller: Puller,
     pub auth: Authenticator,
-    pub limits: PullLimits,
+    pub limits: PageLimits,
 }
 
 /// Which parts of the API a process serves: the ingest role serves business servers and
@@ -61,7 +51,7 @@ pub struct ApiSurfaces {
 
 /// The public API router: the chosen surfaces and `/openapi.json` (the whole contract).
 pub fn api_router(surfaces: ApiSurfaces) -> Router {
-    let mut router = Router::new().route("/openapi.json", get(routes::openapi));
+    let mut router = Router::new().route("/openapi.json", get(openapi::serve));
     if let Some(state) = surfaces.business {
         router = router.merge(routes::business_routes().with_state(state));
     }

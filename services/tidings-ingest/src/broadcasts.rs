@@ -3,36 +3,29 @@
 use std::collections::BTreeSet;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
 use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, broadcast_log_key};
 use tidings_domain::time::{now_s, now_us};
 use tidings_domain::{AppId, BroadcastId, FieldError, Uid};
 use tidings_ports::OutgoingRecord;
-use utoipa::ToSchema;
 
 use crate::{Ingest, IngestError};
 
-/// `POST /v1/apps/{app_id}/broadcasts`: a new draft.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BroadcastDraftRequest {
-    #[serde(default)]
+/// A new draft (`POST /v1/apps/{app_id}/broadcasts` in the HTTP API); unset fields take
+/// their defaults. Field names are those of the API.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BroadcastDraft {
     pub category: Option<i32>,
-    #[serde(default, rename = "type")]
     pub kind: Option<i32>,
-    #[serde(default)]
     pub priority: Option<i32>,
-    #[serde(default)]
     pub business_type: Option<i32>,
     pub content: String,
     /// Unix seconds after which the broadcast is gone from every pull.
     pub expire_at: i64,
-    #[serde(default)]
     pub audience: Option<Audience>,
 }
 
-impl BroadcastDraftRequest {
+impl BroadcastDraft {
     /// A draft of `content` for every user, gone at `expire_at` (Unix seconds), with every
     /// optional field left out.
     pub fn text(content: impl Into<String>, expire_at: i64) -> Self {
@@ -60,27 +53,20 @@ impl BroadcastDraftRequest {
     }
 }
 
-/// `PATCH /v1/apps/{app_id}/broadcasts/{id}`: the fields to change; the rest stay.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct BroadcastPatchRequest {
-    #[serde(default)]
+/// A modification (`PATCH /v1/apps/{app_id}/broadcasts/{id}`): the fields to change; the
+/// rest stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BroadcastPatch {
     pub category: Option<i32>,
-    #[serde(default, rename = "type")]
     pub kind: Option<i32>,
-    #[serde(default)]
     pub priority: Option<i32>,
-    #[serde(default)]
     pub business_type: Option<i32>,
-    #[serde(default)]
     pub content: Option<String>,
-    #[serde(default)]
     pub expire_at: Option<i64>,
-    #[serde(default)]
     pub audience: Option<Audience>,
 }
 
-impl BroadcastPatchRequest {
+impl BroadcastPatch {
     fn applied_to(&self, current: &BroadcastContent) -> BroadcastContent {
         let current = current.clone();
         BroadcastContent {
@@ -95,13 +81,6 @@ impl BroadcastPatchRequest {
     }
 }
 
-/// `GET|PUT /v1/apps/{app_id}/whitelist`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct WhitelistBody {
-    pub uids: Vec<Uid>,
-}
-
 /// A broadcast command's result: the broadcast as the command leaves it, and whether the
 /// projection already shows it (else it is durably accepted and on its way).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -114,7 +93,7 @@ impl Ingest {
     pub async fn create_broadcast(
         &self,
         app_id: AppId,
-        request: &BroadcastDraftRequest,
+        request: &BroadcastDraft,
     ) -> Result<BroadcastApplied, IngestError> {
         let content = request.content();
         content.validate(now_s())?;
@@ -130,7 +109,7 @@ impl Ingest {
         &self,
         app_id: AppId,
         broadcast_id: BroadcastId,
-        patch: &BroadcastPatchRequest,
+        patch: &BroadcastPatch,
     ) -> Result<BroadcastApplied, IngestError> {
         let current = self.broadcast(app_id, broadcast_id).await?;
         let content = patch.applied_to(&current.content);

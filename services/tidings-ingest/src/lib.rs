@@ -1,7 +1,7 @@
 //! Ingest: validates what callers ask for and appends it to the event log.
 //!
-//! Nothing is written before validation passes (invariant 7), and a call returns only once
-//! the log has durably accepted its events (invariant 1). A send to n mailboxes becomes n
+//! Nothing is written before validation passes (docs/design.md#bad-input-changes-nothing), and a call returns only once
+//! the log has durably accepted its events (docs/design.md#nothing-acknowledged-is-lost). A send to n mailboxes becomes n
 //! delivery events, each keyed by its mailbox, appended in one batch. Broadcast commands are
 //! checked against the projected state, then appended; the call waits (bounded) for the
 //! projection so that an operator's next command sees the result of the last one.
@@ -18,11 +18,12 @@ use tidings_domain::broadcast::IllegalTransition;
 use tidings_events::EventCodec;
 use tidings_ports::{EventLog, LogError, OutgoingRecord, Store, StoreError, Topics};
 
-pub use broadcasts::{BroadcastApplied, BroadcastDraftRequest, BroadcastPatchRequest, WhitelistBody};
-pub use send::{SendAccepted, SendMode, SendRequest};
+pub use broadcasts::{BroadcastApplied, BroadcastDraft, BroadcastPatch};
+pub use send::{SendCommand, SendReceipt};
 
-/// Limits and timings of ingest.
-#[derive(Debug, Clone)]
+/// Limits and timings of ingest: the `[ingest]` section of the configuration.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct IngestSettings {
     /// The most recipients of one batch unicast.
     pub max_batch_recipients: usize,
@@ -33,6 +34,7 @@ pub struct IngestSettings {
     /// The most uids in a whitelist.
     pub max_whitelist_uids: usize,
     /// How long a broadcast command waits for its projection before answering "accepted".
+    #[serde(rename = "projection_wait_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
     pub projection_wait: Duration,
 }
 
@@ -44,6 +46,21 @@ impl Default for IngestSettings {
             max_msgkey_bytes: 128,
             max_whitelist_uids: 10_000,
             projection_wait: Duration::from_secs(5),
+        }
+    }
+}
+
+impl IngestSettings {
+    /// Checks values that would make ingest refuse everything; the error names the key.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let at_least_one = [
+            ("max_batch_recipients", self.max_batch_recipients),
+            ("max_content_bytes", self.max_content_bytes),
+            ("max_msgkey_bytes", self.max_msgkey_bytes),
+        ];
+        match at_least_one.into_iter().find(|(_, value)| *value == 0) {
+            Some((key, _)) => Err(FieldError::new(key, "must be at least 1")),
+            None => Ok(()),
         }
     }
 }

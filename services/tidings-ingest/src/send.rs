@@ -2,65 +2,44 @@
 
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
 use tidings_domain::event::{Delivery, MailboxEvent};
-use tidings_domain::message::{Mailbox, MessageBody};
+use tidings_domain::message::{Mailbox, MessageBody, SendMode};
 use tidings_domain::{AppId, BroadcastId, FieldError, MsgId, Uid};
 use tidings_ports::OutgoingRecord;
-use utoipa::ToSchema;
 
 use crate::{Ingest, IngestError, IngestSettings};
 
-/// How a message reaches its recipients.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum SendMode {
-    /// One recipient.
-    Unicast,
-    /// A small list of recipients (at most the configured maximum, 100 by default).
-    Batch,
-    /// One-to-one chat: written to the receiver's and the sender's mailbox, so the
-    /// sender's other devices see it too.
-    Private,
-}
-
-/// `POST /v1/apps/{app_id}/messages`.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct SendRequest {
+/// A send from a business server (`POST /v1/apps/{app_id}/messages` in the HTTP API):
+/// what ingest validates, field by field, before anything reaches the log. Field names
+/// are those of the API, so a validation error names the field the caller wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendCommand {
     pub mode: SendMode,
     pub from_uid: Uid,
     pub to_uids: Vec<Uid>,
     /// The conversation partner shown in the recipient's list; defaults to `from_uid`.
-    #[serde(default)]
     pub contacter: Option<Uid>,
-    #[serde(default)]
     pub category: Option<i32>,
-    #[serde(default, rename = "type")]
     pub kind: Option<i32>,
-    #[serde(default)]
     pub priority: Option<i32>,
-    #[serde(default)]
     pub business_type: Option<i32>,
     /// The sender's idempotency key: the same key twice delivers once.
-    #[serde(default)]
     pub msgkey: Option<String>,
     pub content: String,
     /// Seconds until the message expires; none or 0 means never.
-    #[serde(default)]
     pub expire_s: Option<i64>,
 }
 
-/// The answer to an accepted send.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
-pub struct SendAccepted {
+/// An accepted send.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendReceipt {
     /// This send's id (the dedupe key of its deliveries when no msgkey was given).
     pub request_id: String,
     /// How many mailboxes it goes to.
     pub deliveries: usize,
 }
 
-impl SendRequest {
+impl SendCommand {
     /// A send of `content` with every optional field left out.
     pub fn text(mode: SendMode, from_uid: Uid, to_uids: Vec<Uid>, content: impl Into<String>) -> Self {
         Self {
@@ -168,26 +147,16 @@ impl SendRequest {
     }
 }
 
-impl SendMode {
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            SendMode::Unicast => "unicast",
-            SendMode::Batch => "batch",
-            SendMode::Private => "private",
-        }
-    }
-}
-
 impl Ingest {
     /// Validates a send and appends its deliveries; returns once they are durable.
-    pub async fn send(&self, app_id: AppId, request: &SendRequest) -> Result<SendAccepted, IngestError> {
+    pub async fn send(&self, app_id: AppId, request: &SendCommand) -> Result<SendReceipt, IngestError> {
         let now_us = tidings_domain::time::now_us();
         let request_id = format!("{now_us:x}-{:016x}", rand::random::<u64>());
         let deliveries = request.deliveries(app_id, &self.settings, &request_id, now_us)?;
         let count = deliveries.len();
         let records = deliveries.into_iter().map(|d| self.mailbox_record(&MailboxEvent::Delivered(d))).collect();
         self.append("send", records).await?;
-        Ok(SendAccepted { request_id, deliveries: count })
+        Ok(SendReceipt { request_id, deliveries: count })
     }
 
     /// Marks everything up to `up_to` read in the mailbox.
@@ -228,11 +197,11 @@ impl Ingest {
 mod tests {
     use super::*;
 
-    fn request(mode: SendMode, to_uids: Vec<Uid>) -> SendRequest {
-        SendRequest::text(mode, 1, to_uids, "hi")
+    fn request(mode: SendMode, to_uids: Vec<Uid>) -> SendCommand {
+        SendCommand::text(mode, 1, to_uids, "hi")
     }
 
-    fn field(request: SendRequest) -> String {
+    fn field(request: SendCommand) -> String {
         request.deliveries(1, &IngestSettings::default(), "r", 1).unwrap_err().field
     }
 
@@ -267,11 +236,11 @@ mod tests {
 
     #[test]
     fn content_and_expiry_rules_name_their_field() {
-        assert_eq!(field(SendRequest { content: String::new(), ..request(SendMode::Unicast, vec![2]) }), "content");
+        assert_eq!(field(SendCommand { content: String::new(), ..request(SendMode::Unicast, vec![2]) }), "content");
         let big = "x".repeat(IngestSettings::default().max_content_bytes + 1);
-        assert_eq!(field(SendRequest { content: big, ..request(SendMode::Unicast, vec![2]) }), "content");
-        assert_eq!(field(SendRequest { expire_s: Some(-1), ..request(SendMode::Unicast, vec![2]) }), "expire_s");
-        let expiring = SendRequest { expire_s: Some(60), ..request(SendMode::Unicast, vec![2]) };
+        assert_eq!(field(SendCommand { content: big, ..request(SendMode::Unicast, vec![2]) }), "content");
+        assert_eq!(field(SendCommand { expire_s: Some(-1), ..request(SendMode::Unicast, vec![2]) }), "expire_s");
+        let expiring = SendCommand { expire_s: Some(60), ..request(SendMode::Unicast, vec![2]) };
         let deliveries = expiring.deliveries(1, &IngestSettings::default(), "r", 10_000_000).unwrap();
         assert_eq!(deliveries[0].body.expire_at_s, 70);
     }

@@ -6,7 +6,6 @@
 #[cfg(feature = "conformance")]
 pub mod conformance;
 pub mod log;
-pub mod metered;
 pub mod store;
 
 pub use log::{EventLog, LogError, LogRecord, OutgoingRecord, RecordPosition, Subscription, Topics};

@@ -87,12 +87,12 @@ impl StoreError {
 ///   nothing the second time, so the projector may retry and replay.
 /// - **Atomic per mailbox.** The changes of one call that touch one mailbox become visible
 ///   together or not at all (an insert's row, dedupe key and head move as one), and a reader
-///   never sees a message while a smaller `msg_id` of the same call is missing (invariant 3).
+///   never sees a message while a smaller `msg_id` of the same call is missing (docs/design.md#no-missed-pull).
 ///   Changes to different mailboxes need not be atomic with each other.
 /// - **Atomic per app** for [`Store::apply_public_change`]: the broadcast and the app's
 ///   public state change together.
 /// - The public mailbox is read on the pull path only by [`Store::load_public_mailboxes`],
-///   which the pull workers' cache refresh calls (invariant 6).
+///   which the pull workers' cache refresh calls (docs/design.md#pulls-read-the-cache).
 #[async_trait]
 pub trait Store: Send + Sync + Debug {
     async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError>;

@@ -3,7 +3,6 @@
 
 use std::collections::HashSet;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use moka::sync::Cache;
@@ -56,7 +55,6 @@ pub struct PublicMailboxCache {
     mailboxes: Cache<AppId, Arc<PublicMailbox>>,
     refresh_lock: Mutex<()>,
     last_refresh: std::sync::Mutex<Option<Instant>>,
-    store_reads: AtomicU64,
 }
 
 impl PublicMailboxCache {
@@ -67,17 +65,7 @@ impl PublicMailboxCache {
             mailboxes: Cache::builder().build(),
             refresh_lock: Mutex::new(()),
             last_refresh: std::sync::Mutex::new(None),
-            store_reads: AtomicU64::new(0),
         }
-    }
-
-    pub fn mode(&self) -> CacheMode {
-        self.mode
-    }
-
-    /// How many times the public mailbox was read from the store.
-    pub fn store_reads(&self) -> u64 {
-        self.store_reads.load(Ordering::Relaxed)
     }
 
     /// Whether pulls can be answered: the first refresh is done (always, when bypassing).
@@ -142,7 +130,6 @@ impl PublicMailboxCache {
     }
 
     async fn load(&self) -> Result<Vec<PublicMailbox>, StoreError> {
-        self.store_reads.fetch_add(1, Ordering::Relaxed);
         metrics::counter!(STORE_READS_TOTAL).increment(1);
         self.store.load_public_mailboxes().await
     }

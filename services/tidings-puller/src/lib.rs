@@ -2,10 +2,11 @@
 //!
 //! - [`cache::PublicMailboxCache`] holds every app's public mailbox in memory, refreshed
 //!   from the store on an interval, so pulls never read the public mailbox from the store
-//!   (invariant 6).
+//!   (docs/design.md#pulls-read-the-cache).
 //! - [`Puller`] answers sync and history pulls with the domain's merge functions.
 
 pub mod cache;
+mod settings;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -20,6 +21,7 @@ use tidings_domain::{BroadcastId, MsgId};
 use tidings_ports::{MailboxState, MsgRange, Order, Store, StoreError};
 
 pub use cache::{CacheMode, PublicMailboxCache};
+pub use settings::{PageLimits, PullerSettings};
 
 const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
 
@@ -38,10 +40,6 @@ pub struct Puller {
 impl Puller {
     pub fn new(store: Arc<dyn Store>, public: Arc<PublicMailboxCache>) -> Self {
         Self { store, public }
-    }
-
-    pub fn public_mailboxes(&self) -> &Arc<PublicMailboxCache> {
-        &self.public
     }
 
     /// What is new in `mailbox` since `cursor`, private and public merged in `msg_id` order.

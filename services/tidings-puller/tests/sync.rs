@@ -8,9 +8,9 @@ use tidings_domain::client::{ClientVersion, Viewer};
 use tidings_domain::message::{Mailbox, MessageBody, StoredMessage};
 use tidings_domain::sync::SyncCursor;
 use tidings_embedded::EmbeddedStore;
-use tidings_ports::metered::MeteredStore;
 use tidings_ports::{MailboxChange, Store};
 use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
+use tidings_testkit::CountingStore;
 
 fn insert(mailbox: Mailbox, msg_id: MsgId) -> MailboxChange {
     MailboxChange::Insert(StoredMessage {
@@ -25,7 +25,7 @@ fn insert(mailbox: Mailbox, msg_id: MsgId) -> MailboxChange {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sync_past_the_mailbox_head_reads_no_messages_and_misses_none() {
     let dir = TempDir::new().expect("temporary directory");
-    let store = MeteredStore::new(EmbeddedStore::open(dir.path()).expect("open"));
+    let store = CountingStore::new(EmbeddedStore::open(dir.path()).expect("open"));
     let public = Arc::new(PublicMailboxCache::new(store.clone(), CacheMode::Cached));
     let puller = Puller::new(store.clone(), public);
     let mailbox = Mailbox::new(1, 7);

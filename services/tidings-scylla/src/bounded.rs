@@ -7,7 +7,7 @@ use tokio::task::JoinSet;
 
 /// Runs every write, at most `limit` at once, and returns the first error (after all of
 /// them ended, so none is left running behind the caller's back).
-pub(crate) async fn run_bounded<W>(writes: impl IntoIterator<Item = W>, limit: usize) -> Result<(), StoreError>
+pub async fn run_bounded<W>(writes: impl IntoIterator<Item = W>, limit: usize) -> Result<(), StoreError>
 where
     W: Future<Output = Result<(), StoreError>> + Send + 'static,
 {

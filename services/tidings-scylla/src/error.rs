@@ -12,11 +12,12 @@ use scylla::errors::{
 use tidings_ports::StoreError;
 
 /// A failed request, in the words `what` gives it.
-pub(crate) fn execution(what: &str, error: ExecutionError) -> StoreError {
+pub fn execution(what: &str, error: ExecutionError) -> StoreError {
     classify(what, transient_execution(&error), error)
 }
 
-pub(crate) fn prepare(what: &str, error: PrepareError) -> StoreError {
+/// A statement that failed to prepare, in the words `what` gives it.
+pub fn prepare(what: &str, error: PrepareError) -> StoreError {
     classify(what, transient_prepare(&error), error)
 }
 

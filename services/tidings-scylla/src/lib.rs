@@ -13,8 +13,8 @@
 //!   and the mailbox's state in static columns: `head`, `read_up_to`, `hidden_broadcasts`.
 //!   A message row carries a TTL when the message expires.
 //! - `deliveries`, same partition key, `dedupe_key` → `msg_id` (read by the projector only).
-//! - `broadcasts`, one partition per app, rows by `broadcast_id` (the domain `Broadcast` as
-//!   JSON), and the app's `PublicState` in static columns: `last_seq`, `whitelist`,
+//! - `broadcasts`, one partition per app, rows by `broadcast_id` (the broadcast as JSON,
+//!   in the shape of the adapter's own record, module `records`), and the app's `PublicState` in static columns: `last_seq`, `whitelist`,
 //!   `whitelist_revision`.
 //!
 //! # Why the contract holds
@@ -23,9 +23,9 @@
 //!   rows, the head, deletes, the read mark and hidden broadcasts. `messages` and
 //!   `deliveries` share the partition key, so the batch is a single mutation of one
 //!   partition key: applied all or nothing, and isolated for readers of `messages` (a
-//!   reader sees all of the call's rows of a mailbox or none, which is invariant 3). Only a
+//!   reader sees all of the call's rows of a mailbox or none, which is docs/design.md#no-missed-pull). Only a
 //!   call whose rows for one mailbox weigh over 4 MiB is split, into batches ascending by
-//!   `msg_id`, each with its own rows, dedupe keys and head: invariant 3 still holds, and a
+//!   `msg_id`, each with its own rows, dedupe keys and head: the no missed pull invariant (docs/design.md#no-missed-pull) still holds, and a
 //!   retry or replay completes what a crash left (the projector skips deliveries whose
 //!   dedupe key is there and stamps the rest from the head as it did the first time).
 //! - **Raise-only marks without reading.** `head` and `read_up_to` are written `USING
@@ -53,16 +53,25 @@
 //! by the same projector always wins over its insert. Expired message rows vanish by TTL
 //! (the puller hides them anyway); their dedupe rows stay.
 
+mod batches;
 mod bounded;
-pub mod ceiling;
-mod error;
+pub mod error;
 mod migrate;
+mod paging;
 mod plan;
+mod records;
+mod rows;
+mod session;
 mod settings;
+mod statements;
 mod store;
+mod ttl;
 
+pub use bounded::run_bounded;
 pub use migrate::{
-    MIGRATIONS, Migration, MigrationError, MigrationReport, drop_keyspace, is_valid_keyspace_name, migrate,
+    MIGRATIONS, Migration, MigrationError, MigrationReport, check_keyspace, drop_keyspace, is_valid_keyspace_name,
+    migrate,
 };
+pub use session::open_session;
 pub use settings::{ConsistencyLevel, ScyllaSettings, UnknownConsistencyLevel};
-pub use store::{ScyllaStore, open_session};
+pub use store::ScyllaStore;

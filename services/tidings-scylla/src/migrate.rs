@@ -82,17 +82,17 @@ impl MigrationError {
     }
 }
 
-/// Whether `name` is a keyspace name this crate accepts: it is written into statements
-/// unquoted, so only `[A-Za-z][A-Za-z0-9_]{0,47}` (CQL folds it to lower case).
 /// [`StoreError::Corrupt`] naming `keyspace` unless [`is_valid_keyspace_name`]: it is
 /// written into statements' text, so nothing else may reach them.
-pub(crate) fn check_keyspace(keyspace: &str) -> Result<(), StoreError> {
+pub fn check_keyspace(keyspace: &str) -> Result<(), StoreError> {
     match is_valid_keyspace_name(keyspace) {
         true => Ok(()),
         false => Err(StoreError::Corrupt(format!("invalid keyspace name {keyspace:?}"))),
     }
 }
 
+/// Whether `name` is a keyspace name this crate accepts: it is written into statements
+/// unquoted, so only `[A-Za-z][A-Za-z0-9_]{0,47}` (CQL folds it to lower case).
 pub fn is_valid_keyspace_name(name: &str) -> bool {
     let mut chars = name.chars();
     chars.next().is_some_and(|first| first.is_ascii_alphabetic())

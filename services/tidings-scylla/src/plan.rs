@@ -68,7 +68,7 @@ impl<'a> MailboxPlan<'a> {
 
     /// Splits the plan into pieces whose inserted rows weigh at most `max_bytes` each (one
     /// insert at least), inserts ascending by `msg_id`; the last piece carries the deletes,
-    /// the read mark and the hidden broadcasts. Applied in order, the pieces keep invariant 3
+    /// the read mark and the hidden broadcasts. Applied in order, the pieces keep the no missed pull invariant (docs/design.md#no-missed-pull)
     /// (a larger id is never visible before a smaller one of the same call), and each piece
     /// keeps its rows, dedupe keys and head together.
     pub fn into_pieces(self, max_bytes: usize) -> Vec<MailboxPlan<'a>> {

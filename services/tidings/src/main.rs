@@ -1,10 +1,13 @@
-//! `tidings`: one binary, argument parsing around the library's `run` functions.
+//! `tidings`: the command line around the `tidings-server` library. One module per command
+//! under [`commands`]; each parses its flags and calls the library.
+
+mod commands;
 
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
-use tidings::config::{Config, Overrides};
-use tidings::server::Role;
+
+use commands::{ServeArgs, config, schema, serve, token};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -15,7 +18,8 @@ use tidings::server::Role;
 app with one write, through a public mailbox merged in at pull time.\n\n\
 Configuration comes from defaults, then the TOML file given with --config (or TIDINGS_CONFIG), \
 then TIDINGS_* environment variables (`__` nests: TIDINGS_PULLER__REFRESH_INTERVAL_MS=500), \
-then the flags below. `tidings config` prints the result."
+then the flags below. `tidings config` prints the result. Benchmarks are a binary of their own: \
+`tidings-bench --help`."
 )]
 struct Cli {
     /// A TOML config file; see tidings.example.toml for every key.
@@ -42,76 +46,24 @@ enum Command {
     Pull(ServeArgs),
     /// Manage the CQL schema.
     #[command(subcommand)]
-    Schema(SchemaCommand),
+    Schema(schema::SchemaCommand),
     /// Mint a development token (real deployments mint them in their login service).
-    Token(tidings::token::TokenArgs),
+    Token(token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
     Config(ServeArgs),
-    /// Benchmarks on the configured engines: `bench pipeline` (ingest, projection, pulls;
-    /// with --ceilings beside Kafka's and the CQL store's raw rates) and `bench broadcast`
-    /// (fan-out on write against the public mailbox, and pull storms), printed as tables.
-    Bench(tidings::bench::BenchArgs),
-}
-
-#[derive(Debug, Subcommand)]
-enum SchemaCommand {
-    /// Create the keyspace and apply every versioned .cql file not applied yet (idempotent).
-    Migrate(ServeArgs),
-}
-
-#[derive(Debug, clap::Args)]
-struct ServeArgs {
-    /// Where the embedded engines keep their files [default: ./data].
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
-    /// The public API address [default: 127.0.0.1:8080].
-    #[arg(long)]
-    listen: Option<std::net::SocketAddr>,
-    /// The admin address: /metrics, /health/live, /health/ready [default: 127.0.0.1:9090].
-    #[arg(long)]
-    admin_listen: Option<std::net::SocketAddr>,
-}
-
-impl ServeArgs {
-    fn overrides(&self) -> Overrides {
-        Overrides { data_dir: self.data_dir.clone(), listen: self.listen, admin_listen: self.admin_listen }
-    }
 }
 
 fn main() -> anyhow::Result<()> {
+    use tidings_server::ServerRole;
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let config_file = cli.config.as_deref();
     match cli.command {
-        Command::AllInOne(args) => serve(&runtime, cli.config.as_deref(), &args, &Role::ALL),
-        Command::Ingest(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Ingest]),
-        Command::Project(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Project]),
-        Command::Pull(args) => serve(&runtime, cli.config.as_deref(), &args, &[Role::Pull]),
-        Command::Schema(SchemaCommand::Migrate(args)) => {
-            let config = Config::load(cli.config.as_deref(), &args.overrides())?;
-            tidings::telemetry::init(&config.telemetry);
-            runtime.block_on(tidings::server::migrate_schema(&config))
-        }
-        Command::Token(args) => {
-            let config = Config::load(cli.config.as_deref(), &args.overrides())?;
-            println!("{}", tidings::token::mint(&config, &args)?);
-            Ok(())
-        }
-        Command::Config(args) => {
-            let config = Config::load(cli.config.as_deref(), &args.overrides())?;
-            print!("{}", config.to_redacted_toml()?);
-            Ok(())
-        }
-        Command::Bench(args) => runtime.block_on(tidings::bench::run(args, cli.config.as_deref())),
+        Command::AllInOne(args) => serve::run(config_file, &args, &ServerRole::ALL),
+        Command::Ingest(args) => serve::run(config_file, &args, &[ServerRole::Ingest]),
+        Command::Project(args) => serve::run(config_file, &args, &[ServerRole::Project]),
+        Command::Pull(args) => serve::run(config_file, &args, &[ServerRole::Pull]),
+        Command::Schema(command) => schema::run(config_file, command),
+        Command::Token(args) => token::run(config_file, &args),
+        Command::Config(args) => config::run(config_file, &args),
     }
-}
-
-fn serve(
-    runtime: &tokio::runtime::Runtime,
-    config_file: Option<&std::path::Path>,
-    args: &ServeArgs,
-    roles: &[Role],
-) -> anyhow::Result<()> {
-    let config = Config::load(config_file, &args.overrides())?;
-    tidings::telemetry::init(&config.telemetry);
-    runtime.block_on(async { tidings::server::run(config, roles, tidings::shutdown_signal()).await })
 }

@@ -1,0 +1,48 @@
+//! The bytes on the wire: what a third party's Avro library reads, pinned byte for byte.
+
+use apache_avro::rabin::Rabin;
+use apache_avro::{GenericSingleObjectReader, Schema};
+
+use super::examples::{broadcast_events, dead_letter, mailbox_events, notify_signals, one_of_each_family};
+use crate::EventCodec;
+
+/// `golden_bytes.txt`: one line per example, `<family> <index in its examples> <hex>`.
+const GOLDEN_BYTES: &str = include_str!("golden_bytes.txt");
+
+#[test]
+fn header_is_the_marker_and_the_rabin_fingerprint_of_the_writer_schema() {
+    for (family, bytes, avsc) in one_of_each_family() {
+        let schema = Schema::parse_str(avsc).unwrap();
+        assert_eq!(bytes[..2], [0xC3, 0x01], "{family}");
+        assert_eq!(bytes[2..10], schema.fingerprint::<Rabin>().bytes[..], "{family}");
+        // A reader that has only the .avsc file decodes the bytes.
+        let reader = GenericSingleObjectReader::new(schema).unwrap();
+        reader.read_value(&mut &bytes[..]).unwrap_or_else(|error| panic!("{family}: {error}"));
+    }
+}
+
+/// Every example of every family encodes to the bytes it encoded to when pinned. A change
+/// here is a change of the wire format: events already on the log, or written by a
+/// business server, would no longer be what this codec writes.
+#[test]
+fn every_example_encodes_to_its_golden_bytes() {
+    let codec = EventCodec::new();
+    let families: [(&str, Vec<Vec<u8>>); 4] = [
+        ("mailbox_event", mailbox_events().iter().map(|event| codec.encode_mailbox(event)).collect()),
+        ("broadcast_event", broadcast_events().iter().map(|event| codec.encode_broadcast(event)).collect()),
+        ("notify_signal", notify_signals().iter().map(|signal| codec.encode_notify(signal)).collect()),
+        ("dead_letter", vec![codec.encode_dead_letter(&dead_letter())]),
+    ];
+    let encoded: Vec<String> = families
+        .iter()
+        .flat_map(|(family, examples)| {
+            examples.iter().enumerate().map(move |(index, bytes)| format!("{family} {index} {}", hex(bytes)))
+        })
+        .collect();
+    let golden: Vec<&str> = GOLDEN_BYTES.lines().filter(|line| !line.starts_with('#')).collect();
+    assert_eq!(encoded, golden);
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|byte| format!("{byte:02x}")).collect()
+}

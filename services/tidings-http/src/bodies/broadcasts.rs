@@ -1,0 +1,249 @@
+//! Broadcasts, their audience and lifecycle, and the whitelist.
+
+use std::borrow::Cow;
+
+use serde::{Deserialize, Serialize};
+use tidings_domain::broadcast as domain;
+use tidings_domain::client::Platform as DomainPlatform;
+use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
+use tidings_ingest::{BroadcastDraft, BroadcastPatch};
+use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+use super::mirror_enum;
+
+/// The client platform, as sent in the `platform` header or User-Agent token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Platform {
+    Ios,
+    Android,
+    Win,
+    Mac,
+    Linux,
+    Web,
+}
+
+mirror_enum!(Platform <=> DomainPlatform { Ios, Android, Win, Mac, Linux, Web });
+
+/// Who may see a broadcast. Empty `platforms` means every platform.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Audience {
+    #[serde(default)]
+    pub platforms: Vec<Platform>,
+    #[serde(default)]
+    pub min_core_level: Option<i64>,
+    #[serde(default)]
+    pub max_core_level: Option<i64>,
+    /// Hide the broadcast from guests (devices not logged in to an account).
+    #[serde(default)]
+    pub logged_in_only: bool,
+}
+
+impl From<domain::Audience> for Audience {
+    fn from(audience: domain::Audience) -> Self {
+        Self {
+            platforms: audience.platforms.into_iter().map(Platform::from).collect(),
+            min_core_level: audience.min_core_level,
+            max_core_level: audience.max_core_level,
+            logged_in_only: audience.logged_in_only,
+        }
+    }
+}
+
+impl From<Audience> for domain::Audience {
+    fn from(audience: Audience) -> Self {
+        Self {
+            platforms: audience.platforms.into_iter().map(DomainPlatform::from).collect(),
+            min_core_level: audience.min_core_level,
+            max_core_level: audience.max_core_level,
+            logged_in_only: audience.logged_in_only,
+        }
+    }
+}
+
+/// What an operator edits: the message fields of a broadcast, its expiry and audience.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BroadcastContent {
+    pub category: i32,
+    #[serde(rename = "type")]
+    pub kind: i32,
+    pub priority: i32,
+    pub business_type: i32,
+    pub content: String,
+    /// Unix seconds after which the broadcast is gone from every pull.
+    pub expire_at_s: i64,
+    pub audience: Audience,
+}
+
+impl From<domain::BroadcastContent> for BroadcastContent {
+    fn from(content: domain::BroadcastContent) -> Self {
+        Self {
+            category: content.category,
+            kind: content.kind,
+            priority: content.priority,
+            business_type: content.business_type,
+            content: content.content,
+            expire_at_s: content.expire_at_s,
+            audience: content.audience.into(),
+        }
+    }
+}
+
+/// The lifecycle: draft → pre-published (whitelist only) → published → stopped | recalled;
+/// delete removes it from any state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BroadcastState {
+    Draft,
+    PrePublished,
+    Published,
+    Stopped,
+    Recalled,
+    Deleted,
+}
+
+mirror_enum!(BroadcastState <=> domain::BroadcastState { Draft, PrePublished, Published, Stopped, Recalled, Deleted });
+
+/// A broadcast as the public mailbox holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Broadcast {
+    pub app_id: AppId,
+    pub broadcast_id: BroadcastId,
+    /// The content version: starts at 1; every modification adds one. The identity
+    /// (id, msg_id) never changes.
+    pub version: i32,
+    /// Starts at 1; every applied change (modification or lifecycle) adds one.
+    pub revision: i32,
+    pub state: BroadcastState,
+    pub content: BroadcastContent,
+    /// Its place in merged timelines: the time it first became visible, in microseconds.
+    pub msg_id: Option<MsgId>,
+    /// The public-mailbox position at which whitelisted users could first see it.
+    pub prepublished_seq: Option<PublicSeq>,
+    /// The public-mailbox position at which everyone eligible could first see it.
+    pub published_seq: Option<PublicSeq>,
+    pub created_at_us: i64,
+    pub updated_at_us: i64,
+}
+
+impl From<domain::Broadcast> for Broadcast {
+    fn from(broadcast: domain::Broadcast) -> Self {
+        Self {
+            app_id: broadcast.app_id,
+            broadcast_id: broadcast.broadcast_id,
+            version: broadcast.version,
+            revision: broadcast.revision,
+            state: broadcast.state.into(),
+            content: broadcast.content.into(),
+            msg_id: broadcast.msg_id,
+            prepublished_seq: broadcast.prepublished_seq,
+            published_seq: broadcast.published_seq,
+            created_at_us: broadcast.created_at_us,
+            updated_at_us: broadcast.updated_at_us,
+        }
+    }
+}
+
+/// An operator's lifecycle command, as the last segment of
+/// `POST /v1/apps/{app_id}/broadcasts/{id}/{action}`; its schema lists the domain's one
+/// spelling of each action ([`domain::LifecycleAction::as_str`]).
+#[derive(Debug)]
+pub struct LifecycleAction;
+
+impl utoipa::PartialSchema for LifecycleAction {
+    fn schema() -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some("An operator's lifecycle command."))
+            .enum_values(Some(domain::LifecycleAction::ALL.map(|action| action.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for LifecycleAction {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("LifecycleAction")
+    }
+}
+
+/// `POST /v1/apps/{app_id}/broadcasts`: a new draft.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastDraftRequest {
+    #[serde(default)]
+    pub category: Option<i32>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<i32>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub business_type: Option<i32>,
+    pub content: String,
+    /// Unix seconds after which the broadcast is gone from every pull.
+    pub expire_at: i64,
+    #[serde(default)]
+    pub audience: Option<Audience>,
+}
+
+impl From<BroadcastDraftRequest> for BroadcastDraft {
+    fn from(request: BroadcastDraftRequest) -> Self {
+        Self {
+            category: request.category,
+            kind: request.kind,
+            priority: request.priority,
+            business_type: request.business_type,
+            content: request.content,
+            expire_at: request.expire_at,
+            audience: request.audience.map(domain::Audience::from),
+        }
+    }
+}
+
+/// `PATCH /v1/apps/{app_id}/broadcasts/{id}`: the fields to change; the rest stay.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BroadcastPatchRequest {
+    #[serde(default)]
+    pub category: Option<i32>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<i32>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub business_type: Option<i32>,
+    #[serde(default)]
+    pub content: Option<String>,
+    #[serde(default)]
+    pub expire_at: Option<i64>,
+    #[serde(default)]
+    pub audience: Option<Audience>,
+}
+
+impl From<BroadcastPatchRequest> for BroadcastPatch {
+    fn from(request: BroadcastPatchRequest) -> Self {
+        Self {
+            category: request.category,
+            kind: request.kind,
+            priority: request.priority,
+            business_type: request.business_type,
+            content: request.content,
+            expire_at: request.expire_at,
+            audience: request.audience.map(domain::Audience::from),
+        }
+    }
+}
+
+/// A list of broadcasts.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BroadcastList {
+    pub broadcasts: Vec<Broadcast>,
+}
+
+/// `GET|PUT /v1/apps/{app_id}/whitelist`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct WhitelistBody {
+    pub uids: Vec<Uid>,
+}

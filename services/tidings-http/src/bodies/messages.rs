@@ -1,0 +1,83 @@
+//! Sends from business servers.
+
+use serde::{Deserialize, Serialize};
+use tidings_domain::Uid;
+use tidings_ingest::{SendCommand, SendReceipt};
+use utoipa::ToSchema;
+
+use super::mirror_enum;
+
+/// How a message reaches its recipients.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SendMode {
+    /// One recipient.
+    Unicast,
+    /// A small list of recipients (at most the configured maximum, 100 by default).
+    Batch,
+    /// One-to-one chat: written to the receiver's and the sender's mailbox, so the
+    /// sender's other devices see it too.
+    Private,
+}
+
+mirror_enum!(SendMode <=> tidings_domain::message::SendMode { Unicast, Batch, Private });
+
+/// `POST /v1/apps/{app_id}/messages`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendRequest {
+    pub mode: SendMode,
+    pub from_uid: Uid,
+    pub to_uids: Vec<Uid>,
+    /// The conversation partner shown in the recipient's list; defaults to `from_uid`.
+    #[serde(default)]
+    pub contacter: Option<Uid>,
+    #[serde(default)]
+    pub category: Option<i32>,
+    #[serde(default, rename = "type")]
+    pub kind: Option<i32>,
+    #[serde(default)]
+    pub priority: Option<i32>,
+    #[serde(default)]
+    pub business_type: Option<i32>,
+    /// The sender's idempotency key: the same key twice delivers once.
+    #[serde(default)]
+    pub msgkey: Option<String>,
+    pub content: String,
+    /// Seconds until the message expires; none or 0 means never.
+    #[serde(default)]
+    pub expire_s: Option<i64>,
+}
+
+impl From<SendRequest> for SendCommand {
+    fn from(request: SendRequest) -> Self {
+        Self {
+            mode: request.mode.into(),
+            from_uid: request.from_uid,
+            to_uids: request.to_uids,
+            contacter: request.contacter,
+            category: request.category,
+            kind: request.kind,
+            priority: request.priority,
+            business_type: request.business_type,
+            msgkey: request.msgkey,
+            content: request.content,
+            expire_s: request.expire_s,
+        }
+    }
+}
+
+/// The answer to an accepted send.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct SendAccepted {
+    /// This send's id (the dedupe key of its deliveries when no msgkey was given).
+    pub request_id: String,
+    /// How many mailboxes it goes to.
+    pub deliveries: usize,
+}
+
+impl From<SendReceipt> for SendAccepted {
+    fn from(receipt: SendReceipt) -> Self {
+        Self { request_id: receipt.request_id, deliveries: receipt.deliveries }
+    }
+}

@@ -1,0 +1,179 @@
+//! What business servers and operators call: sends, broadcasts, the whitelist.
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Deserialize;
+use tidings_domain::broadcast::LifecycleAction;
+use tidings_domain::{AppId, BroadcastId};
+
+use super::applied;
+use crate::BusinessState;
+use crate::auth::CallerRole;
+use crate::bodies::{
+    Broadcast, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, SendAccepted, SendRequest, WhitelistBody,
+};
+use crate::error::{ApiError, ErrorBody};
+use crate::extract::{Caller, ValidJson, ValidPath};
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct AppPath {
+    app_id: AppId,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct BroadcastPath {
+    app_id: AppId,
+    broadcast_id: BroadcastId,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ActionPath {
+    app_id: AppId,
+    broadcast_id: BroadcastId,
+    action: String,
+}
+
+/// Send a message: unicast, batch unicast or private chat.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/messages", tag = "business servers",
+    params(("app_id" = i64, Path, description = "the app; must match the token's")),
+    request_body = SendRequest,
+    responses((status = 202, description = "durably accepted by the log", body = SendAccepted),
+        (status = 400, description = "bad input; nothing was written", body = ErrorBody),
+        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn send_message(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+    ValidJson(request): ValidJson<SendRequest>,
+) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
+    claims.require(&[CallerRole::App], path.app_id)?;
+    let accepted = state.ingest.send(path.app_id, &request.into()).await?;
+    Ok((StatusCode::ACCEPTED, Json(SendAccepted::from(accepted))))
+}
+
+/// Create a broadcast draft.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/broadcasts", tag = "broadcasts",
+    params(("app_id" = i64, Path)), request_body = BroadcastDraftRequest,
+    responses((status = 201, description = "created", body = Broadcast),
+        (status = 202, description = "accepted, projection pending", body = Broadcast),
+        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn create_broadcast(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+    ValidJson(request): ValidJson<BroadcastDraftRequest>,
+) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    Ok(applied(state.ingest.create_broadcast(path.app_id, &request.into()).await?, StatusCode::CREATED))
+}
+
+/// List the app's broadcasts (deleted ones excluded).
+#[utoipa::path(get, path = "/v1/apps/{app_id}/broadcasts", tag = "broadcasts",
+    params(("app_id" = i64, Path)),
+    responses((status = 200, body = BroadcastList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+pub(crate) async fn list_broadcasts(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+) -> Result<Json<BroadcastList>, ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    let broadcasts = state.ingest.list_broadcasts(path.app_id).await?;
+    Ok(Json(BroadcastList { broadcasts: broadcasts.into_iter().map(Broadcast::from).collect() }))
+}
+
+/// One broadcast: state, version, content, audience.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
+    params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
+    responses((status = 200, body = Broadcast), (status = 404, body = ErrorBody)))]
+pub(crate) async fn get_broadcast(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<BroadcastPath>,
+) -> Result<Json<Broadcast>, ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    Ok(Json(state.ingest.broadcast(path.app_id, path.broadcast_id).await?.into()))
+}
+
+/// Modify a broadcast's content, expiry or audience; keeps its identity, bumps its version.
+#[utoipa::path(patch, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
+    params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)), request_body = BroadcastPatchRequest,
+    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 400, body = ErrorBody),
+        (status = 404, body = ErrorBody), (status = 409, description = "not modifiable in its state", body = ErrorBody)))]
+pub(crate) async fn modify_broadcast(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<BroadcastPath>,
+    ValidJson(patch): ValidJson<BroadcastPatchRequest>,
+) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    Ok(applied(state.ingest.modify_broadcast(path.app_id, path.broadcast_id, &patch.into()).await?, StatusCode::OK))
+}
+
+/// Delete a broadcast, from any state.
+#[utoipa::path(delete, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
+    params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
+    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody)))]
+pub(crate) async fn delete_broadcast(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<BroadcastPath>,
+) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, LifecycleAction::Delete).await?;
+    Ok(applied(result, StatusCode::OK))
+}
+
+/// Move a broadcast through its lifecycle: `prepublish` (whitelist only), `publish`,
+/// `stop`, `recall`.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}/{action}", tag = "broadcasts",
+    params(("app_id" = i64, Path), ("broadcast_id" = i64, Path),
+        ("action" = String, Path, description = "prepublish | publish | stop | recall")),
+    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody),
+        (status = 409, description = "illegal transition; nothing was written", body = ErrorBody)))]
+pub(crate) async fn broadcast_action(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<ActionPath>,
+) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    // Deleting is `DELETE …/broadcasts/{id}`, not an action path.
+    let action = path.action.parse::<LifecycleAction>().ok().filter(|action| *action != LifecycleAction::Delete);
+    let Some(action) = action else {
+        return Err(ApiError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("no broadcast action {:?}: expected prepublish, publish, stop or recall", path.action),
+        ));
+    };
+    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, action).await?;
+    Ok(applied(result, StatusCode::OK))
+}
+
+/// The app's whitelist of pre-publication testers.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/whitelist", tag = "broadcasts",
+    params(("app_id" = i64, Path)), responses((status = 200, body = WhitelistBody)))]
+pub(crate) async fn get_whitelist(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+) -> Result<Json<WhitelistBody>, ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    Ok(Json(WhitelistBody { uids: state.ingest.whitelist(path.app_id).await? }))
+}
+
+/// Replace the whitelist; takes effect without a restart.
+#[utoipa::path(put, path = "/v1/apps/{app_id}/whitelist", tag = "broadcasts",
+    params(("app_id" = i64, Path)), request_body = WhitelistBody,
+    responses((status = 200, body = WhitelistBody), (status = 202, body = WhitelistBody), (status = 400, body = ErrorBody)))]
+pub(crate) async fn put_whitelist(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+    ValidJson(body): ValidJson<WhitelistBody>,
+) -> Result<(StatusCode, Json<WhitelistBody>), ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    let projected = state.ingest.replace_whitelist(path.app_id, &body.uids).await?;
+    let status = if projected { StatusCode::OK } else { StatusCode::ACCEPTED };
+    Ok((status, Json(body)))
+}

@@ -1,0 +1,78 @@
+//! The macros that expand the suite into one test per check in the calling crate.
+
+/// Expands into one `#[tokio::test]` per check of
+/// [`event_log`](crate::conformance::event_log), in a module `event_log_conformance`; see
+/// the [module docs](crate::conformance).
+#[macro_export]
+macro_rules! event_log_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            event_log_conformance,
+            EventLog,
+            event_log,
+            $factory,
+            [
+                appended_records_come_back_in_key_order,
+                a_new_group_starts_at_the_beginning,
+                poll_returns_at_most_max_records,
+                poll_returns_nothing_after_max_wait_when_nothing_is_there,
+                a_resubscribed_group_resumes_right_after_its_committed_offsets,
+                uncommitted_records_are_handed_out_again,
+                consumer_groups_are_independent,
+                records_appended_during_a_waiting_poll_are_delivered_to_it,
+                lag_counts_appended_but_uncommitted_records,
+                concurrent_appends_are_all_written_in_order_per_key,
+            ]
+        );
+    };
+}
+
+/// Expands into one `#[tokio::test]` per check of [`store`](crate::conformance::store), in
+/// a module `store_conformance`; see the [module docs](crate::conformance).
+#[macro_export]
+macro_rules! store_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            store_conformance,
+            Store,
+            store,
+            $factory,
+            [
+                a_mailbox_never_written_reads_as_default,
+                read_mailbox_returns_messages_in_both_orders_up_to_limit,
+                read_mailbox_ranges_exclude_their_bounds,
+                inserting_the_same_message_twice_keeps_one_row,
+                find_delivery_returns_the_msg_id_by_dedupe_key,
+                mailbox_head_is_the_largest_inserted_msg_id_even_after_delete,
+                delete_removes_from_reads_but_keeps_the_dedupe_key,
+                mark_read_up_to_only_raises,
+                hide_broadcast_accumulates,
+                changes_of_one_call_apply_in_order,
+                mailboxes_are_isolated,
+                public_changes_read_back,
+                reapplying_a_public_change_is_idempotent,
+                load_public_mailboxes_holds_visible_broadcasts_and_whitelist,
+            ]
+        );
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __conformance_tests {
+    ($module:ident, $port:ident, $checks:ident, $factory:expr, [$($check:ident),* $(,)?]) => {
+        mod $module {
+            #[allow(unused_imports)]
+            use super::*;
+
+            $(
+                #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $check() {
+                    let fixture = ($factory).await;
+                    let adapter = $crate::conformance::Fixture::<dyn $crate::$port>::adapter(&fixture);
+                    $crate::conformance::$checks::$check(adapter).await;
+                }
+            )*
+        }
+    };
+}

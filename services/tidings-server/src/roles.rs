@@ -1,0 +1,104 @@
+//! The roles a process runs: all of them (all-in-one) or one each (distributed), until
+//! shutdown.
+
+use anyhow::Context;
+use tidings_http::admin::{AdminState, admin_router};
+use tidings_http::{ApiSurfaces, Authenticator, BusinessState, ClientState, api_router};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tracing::info;
+
+use crate::config::Config;
+use crate::engines::Engines;
+use crate::services::{Services, Tasks, spawn_projector, spawn_public_mailbox_refresh};
+
+/// A role a Tidings process runs (not to be confused with a caller's role in a token,
+/// [`tidings_http::CallerRole`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerRole {
+    /// The API of business servers and operators: validates and appends events.
+    Ingest,
+    /// Consumes the log and projects it into the store.
+    Project,
+    /// The API of clients: merged pulls, read marks, deletions.
+    Pull,
+}
+
+impl ServerRole {
+    /// Every role: what all-in-one runs.
+    pub const ALL: [ServerRole; 3] = [ServerRole::Ingest, ServerRole::Project, ServerRole::Pull];
+}
+
+/// Runs `roles` on the configured engines until `shutdown` is cancelled, or until one of
+/// them fails; then stops the others, so that a supervisor restarts the whole process.
+pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationToken) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        !Engines::any_embedded(&config) || roles.len() == ServerRole::ALL.len(),
+        "the embedded engines serve one process: run `tidings all-in-one`, or configure Kafka and a CQL store"
+    );
+    let metrics = crate::telemetry::install_metrics()?;
+    std::fs::create_dir_all(&config.data_dir)
+        .with_context(|| format!("creating the data directory {}", config.data_dir.display()))?;
+    let services = Services::new(&config, Engines::open(&config).await?);
+    let mut tasks = Tasks::new();
+
+    if roles.contains(&ServerRole::Project) {
+        spawn_projector(&mut tasks, services.projector(), shutdown.clone());
+    }
+    let public_cache = match roles.contains(&ServerRole::Pull) {
+        true => {
+            let cache = services.public_mailbox_cache();
+            spawn_public_mailbox_refresh(&mut tasks, cache.clone(), config.puller.refresh_interval, shutdown.clone())
+                .await?;
+            Some(cache)
+        }
+        false => None,
+    };
+    let business = roles.contains(&ServerRole::Ingest);
+    if business || public_cache.is_some() {
+        let auth = Authenticator::new(crate::auth::secret_or_generate(&config)?.as_bytes());
+        let ingest = services.ingest();
+        let surfaces = ApiSurfaces {
+            business: business.then(|| BusinessState { ingest: ingest.clone(), auth: auth.clone() }),
+            clients: public_cache.clone().map(|cache| ClientState {
+                ingest,
+                puller: services.puller(cache),
+                auth,
+                limits: config.puller.page_limits(),
+            }),
+        };
+        serve(&mut tasks, "API", config.listen, api_router(surfaces), &shutdown).await?;
+    }
+    let admin = admin_router(AdminState { metrics, public_cache });
+    serve(&mut tasks, "admin", config.admin_listen, admin, &shutdown).await?;
+    info!(?roles, data_dir = %config.data_dir.display(), "tidings running");
+
+    let first = tasks.join_next().await.expect("tasks were spawned");
+    shutdown.cancel();
+    let mut result = first.context("task panicked")?;
+    while let Some(next) = tasks.join_next().await {
+        let outcome = next.context("task panicked").and_then(|r| r);
+        if result.is_ok() {
+            result = outcome;
+        }
+    }
+    info!("tidings stopped");
+    result
+}
+
+async fn serve(
+    tasks: &mut Tasks,
+    name: &'static str,
+    address: std::net::SocketAddr,
+    router: axum::Router,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let listener =
+        TcpListener::bind(address).await.with_context(|| format!("binding the {name} listener {address}"))?;
+    info!(listener = name, address = %listener.local_addr()?, "listening");
+    let stop = shutdown.clone();
+    tasks.spawn(async move {
+        axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await.context(name)
+    });
+    Ok(())
+}

@@ -1,0 +1,79 @@
+//! The services of Tidings built on one pair of engines, and the background tasks that
+//! keep the projector and the public-mailbox cache running.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use tidings_events::EventCodec;
+use tidings_ingest::Ingest;
+use tidings_ports::Topics;
+use tidings_projector::Projector;
+use tidings_puller::{PublicMailboxCache, Puller};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::Config;
+use crate::engines::Engines;
+
+/// Builds each service on the same engines, codec and topic names, on demand, so a process
+/// builds only the services of the roles it runs.
+#[derive(Debug, Clone)]
+pub struct Services {
+    config: Config,
+    engines: Engines,
+    codec: EventCodec,
+    topics: Topics,
+}
+
+impl Services {
+    pub fn new(config: &Config, engines: Engines) -> Self {
+        let topics = Topics::with_prefix(&config.topics.prefix);
+        Self { config: config.clone(), engines, codec: EventCodec::new(), topics }
+    }
+
+    pub fn ingest(&self) -> Ingest {
+        let Engines { log, store } = self.engines.clone();
+        Ingest::new(log, store, self.codec.clone(), self.topics.clone(), self.config.ingest.clone())
+    }
+
+    pub fn projector(&self) -> Projector {
+        let Engines { log, store } = self.engines.clone();
+        Projector::new(log, store, self.codec.clone(), self.topics.clone(), self.config.projector.clone())
+    }
+
+    /// A public-mailbox cache in the configured mode; share one per process, between its
+    /// pullers and its refresh task.
+    pub fn public_mailbox_cache(&self) -> Arc<PublicMailboxCache> {
+        Arc::new(PublicMailboxCache::new(self.engines.store.clone(), self.config.puller.cache_mode()))
+    }
+
+    pub fn puller(&self, public: Arc<PublicMailboxCache>) -> Puller {
+        Puller::new(self.engines.store.clone(), public)
+    }
+}
+
+/// Background tasks of a process; the first to end (or fail) ends the process.
+pub type Tasks = JoinSet<anyhow::Result<()>>;
+
+/// Runs `projector` among `tasks` until `stop` is cancelled.
+pub fn spawn_projector(tasks: &mut Tasks, projector: Projector, stop: CancellationToken) {
+    tasks.spawn(async move { projector.run(stop).await.context("projector") });
+}
+
+/// Loads the public mailbox into `cache` (so the first pull already sees it), then keeps
+/// refreshing it every `interval` among `tasks` until `stop` is cancelled.
+pub async fn spawn_public_mailbox_refresh(
+    tasks: &mut Tasks,
+    cache: Arc<PublicMailboxCache>,
+    interval: Duration,
+    stop: CancellationToken,
+) -> anyhow::Result<()> {
+    cache.refresh().await.context("loading the public mailbox")?;
+    let refresher = cache.run(interval, stop);
+    tasks.spawn(async move {
+        refresher.await;
+        Ok(())
+    });
+    Ok(())
+}
