@@ -12,7 +12,7 @@ echo "==> starting Apache Kafka"
 infra/kafka/start.sh
 echo "==> starting Apache Cassandra (the CQL server)"
 infra/cassandra/start.sh
-echo "==> preparing the Avro interoperability reader (Python)"
+echo "==> preparing the third-party checkers (Python: Avro reader, OpenAPI validator, schemathesis)"
 infra/interop/setup.sh
 echo "==> cargo test --workspace"
 cargo test --workspace --locked "$@"

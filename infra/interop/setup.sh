@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Creates infra/.run/interop-venv with the interoperability checker's Python packages;
+# Creates infra/.run/interop-venv with the third-party checkers (Python packages);
 # idempotent.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"

@@ -232,6 +232,12 @@ impl Server {
         self.processes.iter().map(|p| p.admin.clone()).collect()
     }
 
+    /// The one address of every API surface, in all-in-one mode.
+    pub fn all_in_one_api(&self) -> &str {
+        assert_eq!(self.business_api, self.client_api, "one process serves every surface only in all-in-one");
+        &self.client_api
+    }
+
     pub fn token(&self, role: CallerRole, app_id: i64, sub: &str, exp_in_s: i64, guest: bool) -> String {
         let exp = tidings_domain::time::now_s() + exp_in_s;
         self.auth.mint(&Claims { role, app_id, sub: sub.into(), exp, guest })

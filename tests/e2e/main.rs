@@ -4,6 +4,7 @@
 
 mod harness;
 mod interop;
+mod openapi;
 
 /// Runs each scenario as a test per deployment.
 macro_rules! scenarios {

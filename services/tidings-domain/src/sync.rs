@@ -78,6 +78,9 @@ pub struct SyncCursor {
 
 impl SyncCursor {
     const PREFIX: &'static str = "c1";
+    /// Exactly the strings [`SyncCursor::decode`] accepts, as a regular expression, for API
+    /// documents.
+    pub const PATTERN: &'static str = r"^(c1\.(0|[1-9a-f][0-9a-f]{0,14})\.(0|[1-9a-f][0-9a-f]{0,14}))?$";
 
     /// The opaque form handed to clients.
     pub fn encode(&self) -> String {
@@ -94,8 +97,16 @@ impl SyncCursor {
         if parts.next() != Some(Self::PREFIX) {
             return Err(invalid());
         }
-        let mut number =
-            || parts.next().and_then(|p| i64::from_str_radix(p, 16).ok()).filter(|n| *n >= 0).ok_or_else(invalid);
+        // Only what `encode` writes: lowercase hex, no sign, no leading zero, at most 15
+        // digits (2^60 µs is 36,000 years), so that `PATTERN` says exactly what decodes.
+        let canonical = |p: &str| p.len() <= 15 && (p == "0" || !p.starts_with('0'));
+        let mut number = || {
+            parts
+                .next()
+                .filter(|p| canonical(p) && p.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+                .and_then(|p| i64::from_str_radix(p, 16).ok())
+                .ok_or_else(invalid)
+        };
         let cursor = Self { private_after: number()?, public_after: number()? };
         match parts.next() {
             None => Ok(cursor),
@@ -236,7 +247,9 @@ mod tests {
         let cursor = SyncCursor { private_after: 1_679_757_323_320_865, public_after: 42 };
         assert_eq!(SyncCursor::decode(&cursor.encode()).unwrap(), cursor);
         assert_eq!(SyncCursor::decode("").unwrap(), SyncCursor::default());
-        for junk in ["x", "c1.zz.1", "c1.1", "c1.1.2.3", "c2.1.2"] {
+        let too_long = "c1.1000000000000000.0";
+        for junk in ["x", "c1.zz.1", "c1.1", "c1.1.2.3", "c2.1.2", "c1.05.1", "c1.+5.1", "c1.-0.1", "c1.A.1", too_long]
+        {
             assert_eq!(SyncCursor::decode(junk).unwrap_err().field, "cursor", "{junk}");
         }
     }

@@ -88,10 +88,16 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let Caller(claims) = Caller::from_request_parts(parts, state).await?;
         let mailbox = claims.mailbox()?;
-        let header = |name: &str| parts.headers.get(name).and_then(|v| v.to_str().ok());
-        let from_headers = ClientVersion::from_parts(header("platform"), header("app_version"), header("core_level"))
-            .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
-        let from_agent = ClientVersion::from_user_agent(header(USER_AGENT.as_str()).unwrap_or_default())
+        // An identity header that is there but not text is bad input, not an absent one.
+        let header = |name: &'static str| {
+            let value = parts.headers.get(name).map(|value| value.to_str());
+            value.transpose().map_err(|_| ApiError::field(name, format!("{name}: is not visible ASCII text")))
+        };
+        let from_headers =
+            ClientVersion::from_parts(header("platform")?, header("app_version")?, header("core_level")?)
+                .map_err(|e| ApiError::field(e.field(), e.to_string()))?;
+        let user_agent = parts.headers.get(USER_AGENT).and_then(|v| v.to_str().ok());
+        let from_agent = ClientVersion::from_user_agent(user_agent.unwrap_or_default())
             .map_err(|e| ApiError::field(format!("user-agent {}", e.field()), e.to_string()))?;
         let viewer = Viewer { uid: mailbox.uid, guest: claims.guest, version: from_headers.or_else(from_agent) };
         Ok(MailboxOwner { mailbox, viewer })

@@ -1,7 +1,9 @@
 //! The OpenAPI document of the v1 API, served at `/openapi.json`.
 
 use axum::Json;
+use utoipa::openapi::path::Operation;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::bodies::{
@@ -26,7 +28,7 @@ use crate::routes::clients::*;
         BroadcastContent, BroadcastState, Audience, Platform, LifecycleAction, BroadcastList, WhitelistBody,
         SyncResponse, HistoryResponse, MailboxEntry, Source, ReadRequest, Accepted, ErrorBody, ErrorDetail
     )),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))
 )]
 #[derive(Debug)]
@@ -44,6 +46,70 @@ impl Modify for BearerAuth {
     }
 }
 
+/// The error answers any operation may give, added to every operation that does not
+/// describe them itself, so that no operation, present or future, leaves one out.
+struct CommonErrors;
+
+impl CommonErrors {
+    const ANSWERS: [(&'static str, &'static str); 5] = [
+        ("400", "bad input (path, query, header or body), named in `field`; nothing was written"),
+        ("401", "no token, or a malformed, forged or expired one"),
+        ("403", "the token's role or app does not allow this operation"),
+        ("500", "an internal error; nothing is known to have been written"),
+        ("503", "the event log or the store is unavailable; nothing was accepted; retry"),
+    ];
+}
+
+impl Modify for CommonErrors {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let operations = openapi.paths.paths.values_mut().flat_map(|item| {
+            [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+        });
+        for operation in operations {
+            add_error_answers(operation);
+        }
+    }
+}
+
+fn add_error_answers(operation: &mut Operation) {
+    for (status, description) in CommonErrors::ANSWERS {
+        operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
+            let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+            ResponseBuilder::new().description(description).content("application/json", body).build().into()
+        });
+    }
+}
+
 pub(crate) async fn serve() -> Json<utoipa::openapi::OpenApi> {
     Json(ApiDoc::openapi())
+}
+
+#[cfg(test)]
+mod tests {
+    use tidings_domain::sync::SyncCursor;
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::Schema;
+
+    use super::*;
+
+    #[test]
+    fn the_cursor_parameter_is_documented_with_the_domains_pattern() {
+        let document = ApiDoc::openapi();
+        let sync = document.paths.paths["/v1/mailbox/sync"].get.as_ref().expect("GET sync");
+        let cursor = sync.parameters.iter().flatten().find(|p| p.name == "cursor").expect("a cursor parameter");
+        let Some(RefOr::T(Schema::Object(schema))) = &cursor.schema else { panic!("an inline string schema") };
+        assert_eq!(schema.pattern.as_deref(), Some(SyncCursor::PATTERN));
+    }
+
+    #[test]
+    fn every_operation_documents_the_common_error_answers() {
+        let document = ApiDoc::openapi();
+        for (path, item) in &document.paths.paths {
+            for operation in [&item.get, &item.put, &item.post, &item.delete, &item.patch].into_iter().flatten() {
+                for (status, _) in CommonErrors::ANSWERS {
+                    assert!(operation.responses.responses.contains_key(status), "{path}: no {status}");
+                }
+            }
+        }
+    }
 }

@@ -180,8 +180,10 @@ pub struct BroadcastDraftRequest {
     pub priority: Option<i32>,
     #[serde(default)]
     pub business_type: Option<i32>,
+    /// At most `ingest.max_content_bytes` (65536 by default) bytes.
+    #[schema(min_length = 1)]
     pub content: String,
-    /// Unix seconds after which the broadcast is gone from every pull.
+    /// Unix seconds after which the broadcast is gone from every pull; in the future.
     pub expire_at: i64,
     #[serde(default)]
     pub audience: Option<Audience>,
@@ -214,7 +216,9 @@ pub struct BroadcastPatchRequest {
     #[serde(default)]
     pub business_type: Option<i32>,
     #[serde(default)]
+    #[schema(min_length = 1)]
     pub content: Option<String>,
+    /// In the future.
     #[serde(default)]
     pub expire_at: Option<i64>,
     #[serde(default)]

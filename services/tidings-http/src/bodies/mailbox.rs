@@ -107,6 +107,7 @@ impl From<domain::HistoryPage> for HistoryResponse {
 #[serde(deny_unknown_fields)]
 pub struct ReadRequest {
     /// Everything up to this `msg_id` reads as read.
+    #[schema(minimum = 1)]
     pub up_to: MsgId,
 }
 

@@ -27,7 +27,12 @@ mirror_enum!(SendMode <=> tidings_domain::message::SendMode { Unicast, Batch, Pr
 #[serde(deny_unknown_fields)]
 pub struct SendRequest {
     pub mode: SendMode,
+    /// The sender; 0 is the system (not allowed in private chats).
+    #[schema(minimum = 0)]
     pub from_uid: Uid,
+    /// The recipients, each once: exactly one for `unicast` and `private` (another user
+    /// than `from_uid`), up to `ingest.max_batch_recipients` (100 by default) for `batch`.
+    #[schema(value_type = BTreeSet<i64>, min_items = 1)]
     pub to_uids: Vec<Uid>,
     /// The conversation partner shown in the recipient's list; defaults to `from_uid`.
     #[serde(default)]
@@ -40,12 +45,16 @@ pub struct SendRequest {
     pub priority: Option<i32>,
     #[serde(default)]
     pub business_type: Option<i32>,
-    /// The sender's idempotency key: the same key twice delivers once.
+    /// The sender's idempotency key: the same key twice delivers once. At most
+    /// `ingest.max_msgkey_bytes` (128 by default) bytes.
     #[serde(default)]
     pub msgkey: Option<String>,
+    /// At most `ingest.max_content_bytes` (65536 by default) bytes.
+    #[schema(min_length = 1)]
     pub content: String,
     /// Seconds until the message expires; none or 0 means never.
     #[serde(default)]
+    #[schema(minimum = 0)]
     pub expire_s: Option<i64>,
 }
 

@@ -39,8 +39,7 @@ pub(crate) struct ActionPath {
     params(("app_id" = i64, Path, description = "the app; must match the token's")),
     request_body = SendRequest,
     responses((status = 202, description = "durably accepted by the log", body = SendAccepted),
-        (status = 400, description = "bad input; nothing was written", body = ErrorBody),
-        (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 400, description = "bad input; nothing was written", body = ErrorBody)))]
 pub(crate) async fn send_message(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
@@ -57,7 +56,7 @@ pub(crate) async fn send_message(
     params(("app_id" = i64, Path)), request_body = BroadcastDraftRequest,
     responses((status = 201, description = "created", body = Broadcast),
         (status = 202, description = "accepted, projection pending", body = Broadcast),
-        (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+        (status = 409, description = "another change to the broadcast came first; this one changed nothing", body = ErrorBody)))]
 pub(crate) async fn create_broadcast(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
@@ -71,7 +70,7 @@ pub(crate) async fn create_broadcast(
 /// List the app's broadcasts (deleted ones excluded).
 #[utoipa::path(get, path = "/v1/apps/{app_id}/broadcasts", tag = "broadcasts",
     params(("app_id" = i64, Path)),
-    responses((status = 200, body = BroadcastList), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)))]
+    responses((status = 200, body = BroadcastList)))]
 pub(crate) async fn list_broadcasts(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
@@ -98,7 +97,7 @@ pub(crate) async fn get_broadcast(
 /// Modify a broadcast's content, expiry or audience; keeps its identity, bumps its version.
 #[utoipa::path(patch, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
     params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)), request_body = BroadcastPatchRequest,
-    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 400, body = ErrorBody),
+    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast),
         (status = 404, body = ErrorBody), (status = 409, description = "not modifiable in its state", body = ErrorBody)))]
 pub(crate) async fn modify_broadcast(
     State(state): State<BusinessState>,
@@ -113,7 +112,8 @@ pub(crate) async fn modify_broadcast(
 /// Delete a broadcast, from any state.
 #[utoipa::path(delete, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
     params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
-    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = Broadcast), (status = 202, body = Broadcast), (status = 404, body = ErrorBody),
+        (status = 409, description = "another change to the broadcast came first; this one changed nothing", body = ErrorBody)))]
 pub(crate) async fn delete_broadcast(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
@@ -165,7 +165,8 @@ pub(crate) async fn get_whitelist(
 /// Replace the whitelist; takes effect without a restart.
 #[utoipa::path(put, path = "/v1/apps/{app_id}/whitelist", tag = "broadcasts",
     params(("app_id" = i64, Path)), request_body = WhitelistBody,
-    responses((status = 200, body = WhitelistBody), (status = 202, body = WhitelistBody), (status = 400, body = ErrorBody)))]
+    responses((status = 200, body = WhitelistBody), (status = 202, body = WhitelistBody),
+        (status = 409, description = "another whitelist change came first; this one changed nothing", body = ErrorBody)))]
 pub(crate) async fn put_whitelist(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
