@@ -138,6 +138,8 @@ impl Server {
             // on a loaded machine that can outlast ingest's default 5 s wait for a broadcast
             // command's own projection, which these tests expect to see (201, not 202).
             ("TIDINGS_INGEST__PROJECTION_WAIT_MS".to_owned(), "30000".to_owned()),
+            ("TIDINGS_GATEWAY__LOGIN_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("TIDINGS_GATEWAY__HEARTBEAT_MS".to_owned(), "500".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
         let mut env = env;

@@ -2,6 +2,7 @@
 //! runs once against `tidings all-in-one` on embedded engines and once against separate
 //! ingest, projector (two, in one group) and pull processes on real Kafka and Cassandra.
 
+mod gateway;
 mod harness;
 mod interop;
 mod openapi;

@@ -14,6 +14,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
 use tidings_domain::FieldError;
 use tidings_embedded::EmbeddedSettings;
+use tidings_gateway::GatewaySettings;
 use tidings_ingest::IngestSettings;
 use tidings_projector::ProjectorSettings;
 use tidings_puller::PullerSettings;
@@ -39,6 +40,7 @@ pub struct Config {
     pub ingest: IngestSettings,
     pub projector: ProjectorSettings,
     pub puller: PullerSettings,
+    pub gateway: GatewaySettings,
     pub telemetry: TelemetryConfig,
 }
 
@@ -56,6 +58,7 @@ impl Default for Config {
             ingest: IngestSettings::default(),
             projector: ProjectorSettings::default(),
             puller: PullerSettings::default(),
+            gateway: GatewaySettings::default(),
             telemetry: TelemetryConfig::default(),
         }
     }
@@ -109,6 +112,7 @@ impl Config {
         self.puller.validate().map_err(|e| in_section("puller", e))?;
         self.ingest.validate().map_err(|e| in_section("ingest", e))?;
         self.projector.validate().map_err(|e| in_section("projector", e))?;
+        self.gateway.validate().map_err(|e| in_section("gateway", e))?;
         anyhow::ensure!(self.embedded.block_cache_mib >= 1, "embedded.block_cache_mib must be at least 1");
         anyhow::ensure!(self.log.partitions() >= 1, "log.partitions must be at least 1");
         Ok(())

@@ -2,6 +2,7 @@
 //! shutdown.
 
 use anyhow::Context;
+use tidings_gateway::Gateway;
 use tidings_http::admin::{AdminState, admin_router};
 use tidings_http::{ApiSurfaces, Authenticator, BusinessState, ClientState, api_router};
 use tokio::net::TcpListener;
@@ -10,7 +11,7 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::engines::Engines;
-use crate::services::{Services, Tasks, spawn_projector, spawn_public_mailbox_refresh};
+use crate::services::{Services, Tasks, spawn_notify_feed, spawn_projector, spawn_public_mailbox_refresh};
 
 /// A role a Tidings process runs (not to be confused with a caller's role in a token,
 /// [`tidings_http::CallerRole`]).
@@ -22,11 +23,13 @@ pub enum ServerRole {
     Project,
     /// The API of clients: merged pulls, read marks, deletions.
     Pull,
+    /// The long connection of clients (`GET /v1/connect`): notifies, sync and sends.
+    Gateway,
 }
 
 impl ServerRole {
     /// Every role: what all-in-one runs.
-    pub const ALL: [ServerRole; 3] = [ServerRole::Ingest, ServerRole::Project, ServerRole::Pull];
+    pub const ALL: [ServerRole; 4] = [ServerRole::Ingest, ServerRole::Project, ServerRole::Pull, ServerRole::Gateway];
 }
 
 /// Runs `roles` on the configured engines until `shutdown` is cancelled, or until one of
@@ -45,7 +48,8 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
     if roles.contains(&ServerRole::Project) {
         spawn_projector(&mut tasks, services.projector(), shutdown.clone());
     }
-    let public_cache = match roles.contains(&ServerRole::Pull) {
+    let serves_clients = roles.contains(&ServerRole::Pull) || roles.contains(&ServerRole::Gateway);
+    let public_cache = match serves_clients {
         true => {
             let cache = services.public_mailbox_cache();
             spawn_public_mailbox_refresh(&mut tasks, cache.clone(), config.puller.refresh_interval, shutdown.clone())
@@ -58,16 +62,30 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
     if business || public_cache.is_some() {
         let auth = Authenticator::new(crate::auth::secret_or_generate(&config)?.as_bytes());
         let ingest = services.ingest();
+        let pulls = roles.contains(&ServerRole::Pull);
         let surfaces = ApiSurfaces {
             business: business.then(|| BusinessState { ingest: ingest.clone(), auth: auth.clone() }),
-            clients: public_cache.clone().map(|cache| ClientState {
-                ingest,
+            clients: public_cache.clone().filter(|_| pulls).map(|cache| ClientState {
+                ingest: ingest.clone(),
                 puller: services.puller(cache),
-                auth,
+                auth: auth.clone(),
                 limits: config.puller.page_limits(),
             }),
         };
-        serve(&mut tasks, "API", config.listen, api_router(surfaces), &shutdown).await?;
+        let mut router = api_router(surfaces);
+        if let Some(cache) = public_cache.clone().filter(|_| roles.contains(&ServerRole::Gateway)) {
+            let gateway = Gateway {
+                settings: config.gateway.clone(),
+                auth,
+                puller: services.puller(cache),
+                ingest,
+                limits: config.puller.page_limits(),
+                sessions: Default::default(),
+            };
+            spawn_notify_feed(&mut tasks, &gateway, &services, shutdown.clone());
+            router = router.merge(gateway.router());
+        }
+        serve(&mut tasks, "API", config.listen, router, &shutdown).await?;
     }
     let admin = admin_router(AdminState { metrics, public_cache });
     serve(&mut tasks, "admin", config.admin_listen, admin, &shutdown).await?;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use tidings_events::EventCodec;
+use tidings_gateway::Gateway;
 use tidings_ingest::Ingest;
 use tidings_ports::Topics;
 use tidings_projector::Projector;
@@ -51,6 +52,12 @@ impl Services {
     pub fn puller(&self, public: Arc<PublicMailboxCache>) -> Puller {
         Puller::new(self.engines.store.clone(), public)
     }
+}
+
+/// Reads the notify topic into `gateway`'s sessions among `tasks` until `stop` is cancelled.
+pub fn spawn_notify_feed(tasks: &mut Tasks, gateway: &Gateway, services: &Services, stop: CancellationToken) {
+    let (gateway, log, topic) = (gateway.clone(), services.engines.log.clone(), services.topics.notify.clone());
+    tasks.spawn(async move { gateway.run_feed(log, topic, stop).await.context("notify feed") });
 }
 
 /// Background tasks of a process; the first to end (or fail) ends the process.

@@ -46,5 +46,6 @@ pub fn install_metrics() -> anyhow::Result<PrometheusHandle> {
     tidings_projector::describe_metrics();
     tidings_puller::describe_metrics();
     tidings_http::describe_metrics();
+    tidings_gateway::describe_metrics();
     Ok(handle)
 }

@@ -32,7 +32,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run every role (ingest, projector, puller, HTTP API) in one process on the embedded
+    /// Run every role (ingest, projector, puller, gateway, HTTP API) in one process on the embedded
     /// engines: one data directory, nothing else to install.
     AllInOne(ServeArgs),
     /// Run the ingest role: the API of business servers and operators (sends, broadcasts,
@@ -44,6 +44,10 @@ enum Command {
     /// Run the pull role: the API of clients (sync, history, read marks, deletions), with
     /// the public mailbox cached in memory.
     Pull(ServeArgs),
+    /// Run the gateway role: clients' long connections (`GET /v1/connect`, WebSocket):
+    /// notifies from the notify topic, sync and sends over the socket. Give each gateway
+    /// process its own gateway.group: each reads every notify.
+    Gateway(ServeArgs),
     /// Manage the CQL schema.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
@@ -62,6 +66,7 @@ fn main() -> anyhow::Result<()> {
         Command::Ingest(args) => serve::run(config_file, &args, &[ServerRole::Ingest]),
         Command::Project(args) => serve::run(config_file, &args, &[ServerRole::Project]),
         Command::Pull(args) => serve::run(config_file, &args, &[ServerRole::Pull]),
+        Command::Gateway(args) => serve::run(config_file, &args, &[ServerRole::Gateway]),
         Command::Schema(command) => schema::run(config_file, command),
         Command::Token(args) => token::run(config_file, &args),
         Command::Config(args) => config::run(config_file, &args),

@@ -1,0 +1,73 @@
+//! The `[gateway]` section of the configuration.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tidings_domain::FieldError;
+
+/// How the gateway holds its connections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewaySettings {
+    /// The consumer group of this process's notify feed. Every gateway process reads every
+    /// notify, so each needs a group of its own (e.g. `tidings-gateway-$HOSTNAME`).
+    pub group: String,
+    /// How long a new connection has to send its `login` frame (then 4001).
+    #[serde(rename = "login_timeout_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub login_timeout: Duration,
+    /// How often the gateway pings; a connection silent for two of these is closed (4408).
+    #[serde(rename = "heartbeat_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub heartbeat: Duration,
+    /// The reconnect backoff the `welcome` frame tells clients to use, from the least to the
+    /// most delay.
+    #[serde(rename = "reconnect_min_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub reconnect_min: Duration,
+    #[serde(rename = "reconnect_max_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub reconnect_max: Duration,
+    /// The largest frame a client may send (then 4413).
+    pub max_frame_bytes: usize,
+    /// The most frames a client may send in one second (then 4429).
+    pub max_frames_per_second: u32,
+    /// The `Origin`s a browser may connect from; empty admits every origin. Tokens travel
+    /// in the first frame, never in cookies, so another site's page can't speak for a user
+    /// here; list the app's origins anyway to keep other sites' pages off the gateway.
+    pub allowed_origins: Vec<String>,
+    /// Whether clients may send private chat messages over the socket.
+    pub client_sends: bool,
+}
+
+impl Default for GatewaySettings {
+    fn default() -> Self {
+        Self {
+            group: "tidings-gateway".into(),
+            login_timeout: Duration::from_secs(10),
+            heartbeat: Duration::from_secs(25),
+            reconnect_min: Duration::from_secs(1),
+            reconnect_max: Duration::from_secs(60),
+            max_frame_bytes: 64 * 1024,
+            max_frames_per_second: 50,
+            allowed_origins: Vec::new(),
+            client_sends: true,
+        }
+    }
+}
+
+impl GatewaySettings {
+    /// Checks the values; the error names the key.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        let positive = [("login_timeout_ms", self.login_timeout), ("heartbeat_ms", self.heartbeat)];
+        if let Some((key, _)) = positive.into_iter().find(|(_, value)| value.is_zero()) {
+            return Err(FieldError::new(key, "must be positive"));
+        }
+        if self.reconnect_min > self.reconnect_max {
+            return Err(FieldError::new("reconnect_min_ms", "must not exceed reconnect_max_ms"));
+        }
+        if self.max_frame_bytes < 1024 {
+            return Err(FieldError::new("max_frame_bytes", "must be at least 1024"));
+        }
+        if self.max_frames_per_second < 1 {
+            return Err(FieldError::new("max_frames_per_second", "must be at least 1"));
+        }
+        Ok(())
+    }
+}
