@@ -105,6 +105,10 @@ concurrent_materialized_view_writes: 2
 concurrent_compactors: 1
 memtable_flush_writers: 1
 native_transport_max_threads: 16
+# Every test prepares its statements against a keyspace of its own (the CQL statements name
+# their keyspace), thousands in one run of the suite: the default cache (10 MiB on this
+# heap) evicts them faster than the driver's automatic re-prepare can win the race.
+prepared_statements_cache_size: 128MiB
 # Batches that span a few mailboxes of one projected record are normal here.
 batch_size_warn_threshold: 64KiB
 batch_size_fail_threshold: 1024KiB

@@ -1,6 +1,7 @@
-//! The long connection, from a third-party WebSocket client (tokio-tungstenite) against a
-//! running all-in-one: login, notify then pull, sends over the socket, and every bad input
-//! answered as the contract says.
+//! The long connection, from a third-party WebSocket client (tokio-tungstenite), against a
+//! running all-in-one and against a `tidings gateway` process beside the others on Kafka
+//! and Cassandra: login, notify then pull, sends over the socket, paced broadcast notifies,
+//! draining, and every bad input answered as the contract says.
 
 use std::time::Duration;
 
@@ -8,55 +9,124 @@ use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tidings_http::CallerRole;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use crate::harness::{Mode, Server, visible_within};
+use crate::harness::{self, Server, visible_within};
 
 const APP: i64 = 8;
+
+scenarios!(
+    a_connected_client_is_told_to_pull_and_syncs_over_the_socket,
+    a_send_over_the_socket_reaches_both_mailboxes_once_even_when_resent,
+    bad_input_on_the_socket_gets_its_contract_answer_and_the_gateway_stays_up,
+    a_stopping_gateway_drains_its_sessions_with_4503,
+    a_published_broadcast_notifies_the_sessions_its_audience_admits_and_no_other,
+);
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 async fn connect(server: &Server) -> Socket {
-    let url = format!("{}/v1/connect", server.all_in_one_api().replacen("http", "ws", 1));
-    tokio_tungstenite::connect_async(url).await.expect("the gateway accepts a WebSocket").0
+    tokio_tungstenite::connect_async(server.connect_url()).await.expect("the gateway accepts a WebSocket").0
 }
 
 async fn send(socket: &mut Socket, frame: Value) {
     socket.send(Message::text(frame.to_string())).await.expect("send a frame");
 }
 
-/// Connects and logs in as `uid`; returns after the `welcome`.
-async fn logged_in(server: &Server, uid: i64) -> Socket {
-    let mut socket = connect(server).await;
-    let token = server.token(CallerRole::User, APP, &uid.to_string(), 3600, false);
-    send(&mut socket, json!({"type": "login", "token": token, "platform": "ios"})).await;
-    let welcome = next_frame(&mut socket).await;
-    assert_eq!(welcome["type"], "welcome", "{welcome}");
-    assert_eq!(welcome["heartbeat_ms"], 500);
-    assert!(welcome["session_id"].is_string() && welcome["reconnect"]["max_ms"].is_u64());
-    socket
+/// A connected, logged-in client that answers every `ping` in the background, as a live
+/// one does, whatever the test is waiting for meanwhile.
+struct Client {
+    frames: mpsc::UnboundedReceiver<Incoming>,
+    outgoing: mpsc::UnboundedSender<Message>,
 }
 
-/// The next frame that is not a `ping` (each ping is answered, as a live client does).
-async fn next_frame(socket: &mut Socket) -> Value {
-    loop {
-        let message = tokio::time::timeout(visible_within(), socket.next())
-            .await
-            .expect("a frame in time")
-            .expect("the connection is open")
-            .expect("a readable frame");
-        let Message::Text(text) = message else { continue };
-        let frame: Value = serde_json::from_str(&text).expect("frames are JSON");
-        if frame["type"] == "ping" {
-            send(socket, json!({"type": "pong"})).await;
-            continue;
+/// What the gateway said, apart from pings.
+#[derive(Debug)]
+enum Incoming {
+    Frame(Value),
+    Closed(u16, String),
+}
+
+impl Client {
+    /// Connects and logs in as `uid` on an iPhone.
+    async fn logged_in(server: &Server, uid: i64) -> Self {
+        Self::logged_in_on(server, uid, "ios").await
+    }
+
+    async fn logged_in_on(server: &Server, uid: i64, platform: &str) -> Self {
+        let mut socket = connect(server).await;
+        let token = server.token(CallerRole::User, APP, &uid.to_string(), 3600, false);
+        send(&mut socket, json!({"type": "login", "token": token, "platform": platform})).await;
+        let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
+        let (received, frames) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            loop {
+                tokio::select! {
+                    message = to_send.recv() => match message {
+                        Some(message) => { let _ = socket.send(message).await; }
+                        None => return,
+                    },
+                    incoming = socket.next() => match incoming {
+                        Some(Ok(Message::Text(text))) => {
+                            let frame: Value = serde_json::from_str(&text).expect("frames are JSON");
+                            if frame["type"] == "ping" {
+                                let _ = socket.send(Message::text(r#"{"type":"pong"}"#)).await;
+                            } else if received.send(Incoming::Frame(frame)).is_err() {
+                                return;
+                            }
+                        }
+                        Some(Ok(Message::Close(close))) => {
+                            let (code, reason) = close.map_or((0, String::new()), |c| (u16::from(c.code), c.reason.to_string()));
+                            let _ = received.send(Incoming::Closed(code, reason));
+                            return;
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(_)) | None => return,
+                    },
+                }
+            }
+        });
+        let mut client = Self { frames, outgoing };
+        let welcome = client.next().await;
+        assert_eq!(welcome["type"], "welcome", "{welcome}");
+        assert_eq!(welcome["heartbeat_ms"], 1000);
+        assert!(welcome["session_id"].is_string() && welcome["reconnect"]["max_ms"].is_u64());
+        client
+    }
+
+    fn send(&self, frame: Value) {
+        self.send_raw(Message::text(frame.to_string()));
+    }
+
+    fn send_raw(&self, message: Message) {
+        self.outgoing.send(message).expect("the client's connection task runs");
+    }
+
+    /// The next frame; the gateway closing first fails the test.
+    async fn next(&mut self) -> Value {
+        match self.incoming(visible_within()).await {
+            Some(Incoming::Frame(frame)) => frame,
+            Some(Incoming::Closed(code, reason)) => panic!("the gateway closed the connection: {code} {reason}"),
+            None => panic!("no frame within {:?}", visible_within()),
         }
-        return frame;
+    }
+
+    /// The close code and reason, once the gateway closes.
+    async fn closed(&mut self) -> (u16, String) {
+        match self.incoming(Duration::from_secs(10)).await {
+            Some(Incoming::Closed(code, reason)) => (code, reason),
+            other => panic!("expected a close, got {other:?}"),
+        }
+    }
+
+    async fn incoming(&mut self, within: Duration) -> Option<Incoming> {
+        tokio::time::timeout(within, self.frames.recv()).await.ok().flatten()
     }
 }
 
-/// Reads until the gateway closes; its close code and reason.
+/// Reads a raw socket until the gateway closes; its close code and reason.
 async fn closed(socket: &mut Socket) -> (u16, String) {
     loop {
         match tokio::time::timeout(Duration::from_secs(10), socket.next()).await.expect("closed in time") {
@@ -68,39 +138,39 @@ async fn closed(socket: &mut Socket) -> (u16, String) {
     }
 }
 
-#[tokio::test]
-async fn a_connected_client_is_told_to_pull_and_syncs_over_the_socket() {
-    let server = Server::start(Mode::Embedded).await;
-    let (mut phone, mut laptop) = (logged_in(&server, 42).await, logged_in(&server, 42).await);
+async fn a_connected_client_is_told_to_pull_and_syncs_over_the_socket(server: Server) {
+    let (mut phone, mut laptop) = (Client::logged_in(&server, 42).await, Client::logged_in(&server, 42).await);
     server.app(APP).send(APP, json!({"mode": "unicast", "from_uid": 1, "to_uids": [42], "content": "ring"})).await;
-    for device in [&mut phone, &mut laptop] {
-        let notify = next_frame(device).await;
-        assert_eq!((notify["type"].as_str(), notify["source"].as_str()), (Some("notify"), Some("private")), "{notify}");
-        assert!(notify["up_to"].as_i64().unwrap() > 0);
-        send(device, json!({"type": "sync", "id": "s1"})).await;
-        let synced = next_frame(device).await;
-        assert_eq!((synced["type"].as_str(), synced["id"].as_str()), (Some("synced"), Some("s1")), "{synced}");
-        assert_eq!(synced["messages"][0]["content"], "ring");
-        assert_eq!(synced["messages"][0]["msg_id"], notify["up_to"]);
-        assert!(synced["cursor"].is_string() && synced["has_more"] == false);
-    }
+    let first = hears_and_syncs(&mut phone).await;
+    assert_eq!(hears_and_syncs(&mut laptop).await, first, "both devices got the same message");
 }
 
-#[tokio::test]
-async fn a_send_over_the_socket_reaches_both_mailboxes_once_even_when_resent() {
-    let server = Server::start(Mode::Embedded).await;
-    let mut sender = logged_in(&server, 50).await;
+/// Waits for a private notify, syncs over the socket, checks the page; the message's id.
+async fn hears_and_syncs(device: &mut Client) -> i64 {
+    let notify = device.next().await;
+    assert_eq!((notify["type"].as_str(), notify["source"].as_str()), (Some("notify"), Some("private")), "{notify}");
+    device.send(json!({"type": "sync", "id": "s1"}));
+    let synced = device.next().await;
+    assert_eq!((synced["type"].as_str(), synced["id"].as_str()), (Some("synced"), Some("s1")), "{synced}");
+    assert_eq!(synced["messages"][0]["content"], "ring");
+    assert_eq!(synced["messages"][0]["msg_id"], notify["up_to"]);
+    assert!(synced["cursor"].is_string() && synced["has_more"] == false);
+    notify["up_to"].as_i64().expect("a msg_id")
+}
+
+async fn a_send_over_the_socket_reaches_both_mailboxes_once_even_when_resent(server: Server) {
+    let mut sender = Client::logged_in(&server, 50).await;
     let message = json!({"type": "send", "id": 1, "to_uid": 51, "content": "hi 51", "msgkey": "m-1"});
     for _attempt in 0..2 {
-        send(&mut sender, message.clone()).await;
-        let ack = next_frame(&mut sender).await;
+        sender.send(message.clone());
+        let ack = sender.next().await;
         assert_eq!(
             (ack["type"].as_str(), ack["id"].as_i64(), ack["msgkey"].as_str()),
             (Some("ack"), Some(1), Some("m-1"))
         );
     }
     for uid in [50, 51] {
-        let messages = crate::harness::eventually("the chat message in both mailboxes", visible_within(), || async {
+        let messages = harness::eventually("the chat message in both mailboxes", visible_within(), || async {
             let (messages, _) = server.user(APP, uid).sync_all("").await;
             (!messages.is_empty()).then_some(messages)
         })
@@ -112,10 +182,7 @@ async fn a_send_over_the_socket_reaches_both_mailboxes_once_even_when_resent() {
     }
 }
 
-#[tokio::test]
-async fn bad_input_on_the_socket_gets_its_contract_answer_and_the_gateway_stays_up() {
-    let server = Server::start(Mode::Embedded).await;
-
+async fn bad_input_on_the_socket_gets_its_contract_answer_and_the_gateway_stays_up(server: Server) {
     let mut forged = connect(&server).await;
     send(&mut forged, json!({"type": "login", "token": "not-a-token"})).await;
     assert_eq!(closed(&mut forged).await.0, 4401);
@@ -128,51 +195,82 @@ async fn bad_input_on_the_socket_gets_its_contract_answer_and_the_gateway_stays_
     let mut silent = connect(&server).await;
     assert_eq!(closed(&mut silent).await.0, 4001, "no login in time");
 
-    let mut not_json = logged_in(&server, 60).await;
-    not_json.send(Message::text("{nope")).await.unwrap();
-    assert_eq!(closed(&mut not_json).await.0, 4400);
+    let mut not_json = Client::logged_in(&server, 60).await;
+    not_json.send_raw(Message::text("{nope"));
+    assert_eq!(not_json.closed().await.0, 4400);
 
-    let mut typo = logged_in(&server, 60).await;
-    send(&mut typo, json!({"type": "synk", "id": 7})).await;
-    let error = next_frame(&mut typo).await;
+    let mut typo = Client::logged_in(&server, 60).await;
+    typo.send(json!({"type": "synk", "id": 7}));
+    let error = typo.next().await;
     assert_eq!(
         (error["type"].as_str(), error["code"].as_str(), error["id"].as_i64()),
         (Some("error"), Some("unknown_type"), Some(7))
     );
-    send(&mut typo, json!({"type": "sync", "id": 8, "cursor": "junk"})).await;
-    let error = next_frame(&mut typo).await;
+    typo.send(json!({"type": "sync", "id": 8, "cursor": "junk"}));
+    let error = typo.next().await;
     assert_eq!(
         (error["code"].as_str(), error["field"].as_str(), error["id"].as_i64()),
         (Some("invalid_field"), Some("cursor"), Some(8))
     );
-    send(&mut typo, json!({"type": "ping"})).await;
-    assert_eq!(next_frame(&mut typo).await["type"], "pong", "the connection survives bad frames");
+    typo.send(json!({"type": "ping"}));
+    assert_eq!(typo.next().await["type"], "pong", "the connection survives bad frames");
 
-    let mut oversized = logged_in(&server, 61).await;
-    send(&mut oversized, json!({"type": "ping", "pad": "x".repeat(70 * 1024)})).await;
-    assert_eq!(closed(&mut oversized).await.0, 4413);
+    let mut oversized = Client::logged_in(&server, 61).await;
+    oversized.send(json!({"type": "ping", "pad": "x".repeat(70 * 1024)}));
+    assert_eq!(oversized.closed().await.0, 4413);
 
-    let mut flood = logged_in(&server, 62).await;
+    let mut flood = Client::logged_in(&server, 62).await;
     for _ in 0..60 {
-        flood.send(Message::text(r#"{"type":"pong"}"#)).await.unwrap();
+        flood.send_raw(Message::text(r#"{"type":"pong"}"#));
     }
-    let (code, reason) = closed(&mut flood).await;
+    let (code, reason) = flood.closed().await;
     assert_eq!(code, 4429);
     assert!(reason.starts_with("retry_after_ms="), "{reason}");
 
-    let mut quiet = logged_in(&server, 63).await;
-    let code = loop {
-        // Reads without answering the gateway's pings.
-        match tokio::time::timeout(Duration::from_secs(5), quiet.next()).await.expect("closed in time") {
-            Some(Ok(Message::Close(Some(frame)))) => break u16::from(frame.code),
-            Some(Ok(_)) => continue,
-            other => panic!("no close frame: {other:?}"),
-        }
-    };
-    assert_eq!(code, 4408, "silent for two heartbeats");
+    // A client that never answers the gateway's pings.
+    let mut quiet = connect(&server).await;
+    let token = server.token(CallerRole::User, APP, "63", 3600, false);
+    send(&mut quiet, json!({"type": "login", "token": token})).await;
+    assert_eq!(closed(&mut quiet).await.0, 4408, "silent for two heartbeats");
 
     // After all of that, the gateway serves a newcomer.
-    let mut newcomer = logged_in(&server, 64).await;
-    send(&mut newcomer, json!({"type": "sync", "id": 1})).await;
-    assert_eq!(next_frame(&mut newcomer).await["type"], "synced");
+    let mut newcomer = Client::logged_in(&server, 64).await;
+    newcomer.send(json!({"type": "sync", "id": 1}));
+    assert_eq!(newcomer.next().await["type"], "synced");
+}
+
+async fn a_stopping_gateway_drains_its_sessions_with_4503(mut server: Server) {
+    let mut clients = Vec::new();
+    for uid in 70..74 {
+        clients.push(Client::logged_in(&server, uid).await);
+    }
+    let stopping = tokio::spawn(async move { server.terminate().await });
+    for client in &mut clients {
+        let (code, reason) = client.closed().await;
+        assert_eq!(code, 4503);
+        let after: u64 = reason.strip_prefix("reconnect_after_ms=").expect("a reconnect delay").parse().unwrap();
+        assert!(after <= 1000, "within reconnect_min_ms: {after}");
+    }
+    assert!(stopping.await.unwrap(), "the process exits cleanly once drained");
+}
+
+async fn a_published_broadcast_notifies_the_sessions_its_audience_admits_and_no_other(server: Server) {
+    let mut iphone = Client::logged_in_on(&server, 80, "ios").await;
+    let mut android = Client::logged_in_on(&server, 81, "android").await;
+    let operator = server.operator(APP);
+    let id =
+        operator.create_broadcast(APP, json!({"content": "for iPhones", "audience": {"platforms": ["ios"]}})).await;
+    operator.broadcast_action(APP, id, "publish").await;
+
+    let notify = iphone.next().await;
+    assert_eq!((notify["type"].as_str(), notify["source"].as_str()), (Some("notify"), Some("public")), "{notify}");
+    assert_eq!(notify["pull_within_ms"], 2000);
+    iphone.send(json!({"type": "sync", "id": 1}));
+    assert_eq!(iphone.next().await["messages"][0]["content"], "for iPhones");
+
+    // The Android session, alive all along, heard nothing.
+    iphone.send(json!({"type": "ping"}));
+    assert_eq!(iphone.next().await["type"], "pong");
+    let heard = android.incoming(Duration::from_secs(2)).await;
+    assert!(heard.is_none(), "outside the audience, yet: {heard:?}");
 }

@@ -45,6 +45,8 @@ pub struct Server {
     business_api: String,
     /// Where clients call (also serves /openapi.json).
     client_api: String,
+    /// Where clients hold their long connection.
+    gateway_api: String,
     data_dir: PathBuf,
     env: Vec<(String, String)>,
     _temp: tempfile::TempDir,
@@ -139,14 +141,15 @@ impl Server {
             // command's own projection, which these tests expect to see (201, not 202).
             ("TIDINGS_INGEST__PROJECTION_WAIT_MS".to_owned(), "30000".to_owned()),
             ("TIDINGS_GATEWAY__LOGIN_TIMEOUT_MS".to_owned(), "1000".to_owned()),
-            ("TIDINGS_GATEWAY__HEARTBEAT_MS".to_owned(), "500".to_owned()),
+            ("TIDINGS_GATEWAY__HEARTBEAT_MS".to_owned(), "1000".to_owned()),
+            ("TIDINGS_GATEWAY__DRAIN_WINDOW_MS".to_owned(), "500".to_owned()),
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
         let mut env = env;
-        let (processes, business_api, client_api) = match mode {
+        let (processes, business_api, client_api, gateway_api) = match mode {
             Mode::Embedded => {
                 let (args, api, admin) = serving("all-in-one", &data_dir);
-                (vec![Process { args, child: None, admin }], api.clone(), api)
+                (vec![Process { args, child: None, admin }], api.clone(), api.clone(), api)
             }
             Mode::Distributed => {
                 env.extend(distributed_env());
@@ -161,13 +164,15 @@ impl Server {
                 api_of("project");
                 api_of("project");
                 let client_api = api_of("pull");
-                (processes, business_api, client_api)
+                let gateway_api = api_of("gateway");
+                (processes, business_api, client_api, gateway_api)
             }
         };
         let mut server = Server {
             processes,
             business_api,
             client_api,
+            gateway_api,
             data_dir,
             env,
             _temp: temp,
@@ -220,6 +225,28 @@ impl Server {
         self.launch_all().await;
     }
 
+    /// SIGTERM to every process, as a supervisor stops it; waits for each to exit, and
+    /// says whether every one exited cleanly.
+    pub async fn terminate(&mut self) -> bool {
+        let mut clean = true;
+        for process in &mut self.processes {
+            let mut child = process.child.take().expect("running");
+            let pid = child.id().to_string();
+            let signalled = Command::new("kill").args(["-TERM", &pid]).status().expect("run kill");
+            assert!(signalled.success(), "kill -TERM {pid}");
+            let deadline = Instant::now() + Duration::from_secs(30);
+            let status = loop {
+                if let Some(status) = child.try_wait().expect("poll child") {
+                    break status;
+                }
+                assert!(Instant::now() < deadline, "process {pid} did not stop within 30 s of SIGTERM");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            };
+            clean &= status.success();
+        }
+        clean
+    }
+
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
     }
@@ -232,6 +259,11 @@ impl Server {
     /// Every process's admin listener.
     pub fn admins(&self) -> Vec<String> {
         self.processes.iter().map(|p| p.admin.clone()).collect()
+    }
+
+    /// The gateway's WebSocket URL.
+    pub fn connect_url(&self) -> String {
+        format!("{}/v1/connect", self.gateway_api.replacen("http", "ws", 1))
     }
 
     /// The one address of every API surface, in all-in-one mode.
@@ -269,16 +301,22 @@ impl Server {
 
     /// The sum of a metric over every process.
     pub async fn metric(&self, name: &str) -> f64 {
-        let mut total = 0.0;
+        self.metric_per_process(name).await.iter().sum()
+    }
+
+    /// A metric's value in each process, in launch order.
+    pub async fn metric_per_process(&self, name: &str) -> Vec<f64> {
+        let mut values = Vec::new();
         for admin in self.admins() {
             let text = self.http.get(format!("{admin}/metrics")).send().await.unwrap().text().await.unwrap();
-            total += text
-                .lines()
-                .filter(|line| line.starts_with(name) && !line.starts_with('#'))
-                .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-                .sum::<f64>();
+            values.push(
+                text.lines()
+                    .filter(|line| line.starts_with(name) && !line.starts_with('#'))
+                    .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+                    .sum::<f64>(),
+            );
         }
-        total
+        values
     }
 }
 

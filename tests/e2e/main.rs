@@ -2,7 +2,6 @@
 //! runs once against `tidings all-in-one` on embedded engines and once against separate
 //! ingest, projector (two, in one group) and pull processes on real Kafka and Cassandra.
 
-mod gateway;
 mod harness;
 mod interop;
 mod openapi;
@@ -28,6 +27,9 @@ macro_rules! scenarios {
         }
     };
 }
+
+// After the macro, which its scenarios use too.
+mod gateway;
 
 scenarios!(
     unicast_reaches_only_its_recipient_with_every_field,
@@ -409,7 +411,10 @@ async fn pulls_do_not_read_the_public_mailbox_from_the_store(server: Server) {
     let id = operator.create_broadcast(APP, json!({"content": "cached"})).await;
     operator.broadcast_action(APP, id, "publish").await;
     wait_for_messages(&server, 1, 1).await;
-    let reads_before = server.metric("tidings_puller_public_store_reads_total").await;
+    // Per process: each one that keeps a public-mailbox cache (the pull role and the
+    // gateway) reads the store about once per refresh interval, whatever the pulls.
+    const READS: &str = "tidings_puller_public_store_reads_total";
+    let reads_before = server.metric_per_process(READS).await;
     let started = Instant::now();
     let mut pulls = 0;
     while started.elapsed() < Duration::from_secs(2) {
@@ -418,14 +423,15 @@ async fn pulls_do_not_read_the_public_mailbox_from_the_store(server: Server) {
         pulls += 1;
     }
     let elapsed = started.elapsed();
-    let reads = server.metric("tidings_puller_public_store_reads_total").await - reads_before;
+    let reads_after = server.metric_per_process(READS).await;
+    let reads: Vec<f64> = reads_after.iter().zip(&reads_before).map(|(after, before)| after - before).collect();
     let refreshes = elapsed.as_secs_f64() / REFRESH.as_secs_f64();
     assert!(pulls > 50, "only {pulls} pulls in {elapsed:?}");
     assert!(
-        reads <= refreshes + 2.0,
-        "{reads} store reads for {pulls} pulls in {elapsed:?} ({refreshes:.1} refresh intervals)"
+        reads.iter().all(|&reads| reads <= refreshes + 2.0),
+        "{reads:?} store reads per process for {pulls} pulls in {elapsed:?} ({refreshes:.1} refresh intervals)"
     );
-    assert!(reads >= 1.0, "the cache was not refreshed at all in {elapsed:?}");
+    assert!(reads.iter().any(|&reads| reads >= 1.0), "the cache was not refreshed at all in {elapsed:?}");
 }
 
 async fn openapi_metrics_and_health_are_served(server: Server) {

@@ -68,6 +68,7 @@ async fn login(
     let text = loop {
         tokio::select! {
             () = &mut deadline => return Err(End::close(CloseCode::NoLogin, "no login frame in time")),
+            () = gateway.draining.cancelled() => return Err(drain_close(settings)),
             incoming = socket.recv() => match incoming {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err(End::Left),
                 Some(Ok(Message::Text(text))) => break text,
@@ -105,7 +106,7 @@ async fn session_frames(
     viewer: Viewer,
 ) -> Result<std::convert::Infallible, End> {
     let settings = &gateway.settings;
-    let mut registration = gateway.sessions.join(mailbox);
+    let mut registration = gateway.sessions.join(mailbox, viewer.clone());
     let welcome = ServerFrame::Welcome {
         session_id: format!("{:x}-{:x}", std::process::id(), registration.id),
         heartbeat_ms: settings.heartbeat.as_millis() as u64,
@@ -120,8 +121,15 @@ async fn session_frames(
     let mut last_heard = Instant::now();
     let mut window = RateWindow::new(settings.max_frames_per_second);
     let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + settings.heartbeat, settings.heartbeat);
+    let mut drain_at = None;
     loop {
         tokio::select! {
+            () = gateway.draining.cancelled(), if drain_at.is_none() => {
+                // Each session leaves at its own moment of the window: no reconnect stampede.
+                let spread = settings.drain_window.mul_f64(rand::random::<f64>());
+                drain_at = Some(tokio::time::Instant::now() + spread);
+            }
+            () = sleep_until(drain_at) => return Err(drain_close(settings)),
             incoming = socket.recv() => {
                 let text = match incoming {
                     None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return Err(End::Left),
@@ -153,7 +161,7 @@ async fn session_frames(
                 }
                 let became_pending = Instant::now();
                 let pending = *registration.pending.borrow_and_update();
-                for notify in news(sent, pending) {
+                for notify in news(sent, pending, settings.broadcast_pull_within) {
                     send(socket, &ServerFrame::Notify(notify)).await?;
                 }
                 metrics::histogram!(NOTIFY_SECONDS).record(became_pending.elapsed().as_secs_f64());
@@ -163,14 +171,28 @@ async fn session_frames(
     }
 }
 
+/// Sleeps until `deadline`, or forever without one.
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The close of a draining gateway: reconnect after a jittered share of the least backoff.
+fn drain_close(settings: &crate::GatewaySettings) -> End {
+    let after = settings.reconnect_min.mul_f64(rand::random::<f64>());
+    End::close(CloseCode::Draining, format!("reconnect_after_ms={}", after.as_millis()))
+}
+
 /// The notifies that `pending` holds beyond what was `sent`.
-fn news(sent: Pending, pending: Pending) -> impl Iterator<Item = Notify> {
+fn news(sent: Pending, pending: Pending, pull_within: Duration) -> impl Iterator<Item = Notify> {
     let private = pending.private_up_to.filter(|_| pending.private_up_to != sent.private_up_to);
     let public = pending.public_seq.filter(|_| pending.public_seq != sent.public_seq);
     private
         .map(|up_to| Notify::Private { up_to })
         .into_iter()
-        .chain(public.map(|seq| Notify::Public { seq, pull_within_ms: 0 }))
+        .chain(public.map(move |seq| Notify::Public { seq, pull_within_ms: pull_within.as_millis() as u64 }))
 }
 
 /// The answer to a frame of a logged-in client.

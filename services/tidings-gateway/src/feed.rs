@@ -9,7 +9,10 @@ use tidings_ports::{EventLog, LogError};
 use tokio_util::sync::CancellationToken;
 use tracing::warn;
 
+use tidings_domain::event::NotifySignal;
+
 use crate::Sessions;
+use crate::waves::Announcements;
 
 /// Why the feed stopped.
 #[derive(Debug, thiserror::Error)]
@@ -20,8 +23,9 @@ const BATCH: usize = 512;
 const POLL_WAIT: Duration = Duration::from_millis(100);
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
-/// Polls the notify topic in `group` and marks each signal pending for its sessions; a
-/// signal nobody here is connected for costs nothing. Positions are committed right after
+/// Polls the notify topic in `group`: a mailbox's signal is marked pending for its
+/// sessions at once (nobody connected: it costs nothing), an app's public one is announced
+/// to the broadcast waves. Positions are committed right after
 /// delivery: notifies are hints, and a restarted gateway's clients resync on login anyway.
 pub(crate) async fn run(
     log: Arc<dyn EventLog>,
@@ -29,6 +33,7 @@ pub(crate) async fn run(
     group: &str,
     codec: EventCodec,
     sessions: &Sessions,
+    announcements: &Announcements,
     stop: CancellationToken,
 ) -> Result<(), FeedError> {
     let mut subscription = log.subscribe(group, std::slice::from_ref(&topic)).await?;
@@ -48,7 +53,10 @@ pub(crate) async fn run(
         };
         for record in &records {
             match codec.decode_notify(&record.payload) {
-                Ok(signal) => sessions.deliver(&signal),
+                Ok(NotifySignal::Mailbox { mailbox, latest_msg_id }) => {
+                    sessions.deliver_private(mailbox, latest_msg_id)
+                }
+                Ok(NotifySignal::Public { app_id, seq }) => announcements.announce(app_id, seq),
                 Err(error) => warn!(%error, offset = record.position.offset, "undecodable notify skipped"),
             }
         }

@@ -127,6 +127,8 @@ pub enum CloseCode {
     TooLarge = 4413,
     /// More than `gateway.max_frames_per_second`.
     TooManyFrames = 4429,
+    /// The gateway is shutting down: reconnect after the reason's `reconnect_after_ms`.
+    Draining = 4503,
 }
 
 impl CloseCode {

@@ -10,20 +10,21 @@
 //! - [`frames`]: the frames and close codes of the contract.
 //! - [`sessions`]: the live sessions of this process and their pending notifies.
 //! - `feed`: the notify topic, read whole by every gateway process (a consumer group of
-//!   its own), into [`sessions`].
+//!   its own), into [`sessions`] (private signals) and `waves` (public ones).
+//! - `waves`: paced broadcast notifies to the sessions a broadcast's audience admits.
 //! - `connection`: one socket: login, heartbeats, notifies, `sync` and `send`.
 //!
-//! Not built yet (issue 9): paced broadcast notifies filtered by audience (a public
-//! notify goes to every session of the app, with `pull_within_ms` 0), draining on
-//! shutdown with 4503, the client SDK.
+//! Not built yet (issue 9): the client SDK; notifies for read marks, deletes and hides.
 
 mod connection;
 mod feed;
 pub mod frames;
 pub mod sessions;
 mod settings;
+mod waves;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{State, WebSocketUpgrade};
@@ -36,12 +37,13 @@ use tidings_http::Authenticator;
 use tidings_ingest::Ingest;
 use tidings_ports::EventLog;
 use tidings_ports::log::TopicName;
-use tidings_puller::{PageLimits, Puller};
+use tidings_puller::{PageLimits, PublicMailboxCache, Puller};
 use tokio_util::sync::CancellationToken;
 
 pub use feed::FeedError;
 pub use sessions::Sessions;
 pub use settings::GatewaySettings;
+use waves::{Announcements, Pace};
 
 pub fn describe_metrics() {
     sessions::describe_metrics();
@@ -54,15 +56,29 @@ pub struct Gateway {
     pub settings: GatewaySettings,
     pub auth: Authenticator,
     pub puller: Puller,
+    /// The puller's public-mailbox cache, which broadcast waves read too.
+    pub public: Arc<PublicMailboxCache>,
     pub ingest: Ingest,
     pub limits: PageLimits,
     pub sessions: Arc<Sessions>,
+    /// Cancelled when the process shuts down: sessions then drain (4503).
+    pub draining: CancellationToken,
 }
 
 impl Gateway {
     /// The `GET /v1/connect` route.
     pub fn router(self) -> Router {
         Router::new().route("/v1/connect", get(connect)).with_state(self)
+    }
+
+    /// Once draining starts, waits until every session has closed, or the drain window
+    /// and a grace second have passed.
+    pub async fn drained(&self) {
+        self.draining.cancelled().await;
+        let deadline = tokio::time::Instant::now() + self.settings.drain_window + Duration::from_secs(1);
+        while self.sessions.total() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// Reads the notify topic into the sessions until `stop` is cancelled.
@@ -72,7 +88,12 @@ impl Gateway {
         topic: TopicName,
         stop: CancellationToken,
     ) -> Result<(), FeedError> {
-        feed::run(log, topic, &self.settings.group, EventCodec::new(), &self.sessions, stop).await
+        let announcements = Arc::new(Announcements::default());
+        let pace = Pace { notifies_per_second: self.settings.broadcast_notifies_per_second };
+        let waves = waves::run(announcements.clone(), self.public.clone(), self.sessions.clone(), pace, stop.clone());
+        let feed = feed::run(log, topic, &self.settings.group, EventCodec::new(), &self.sessions, &announcements, stop);
+        let (fed, ()) = tokio::join!(feed, waves);
+        fed
     }
 }
 

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use tidings_domain::event::NotifySignal;
+use tidings_domain::client::Viewer;
 use tidings_domain::message::Mailbox;
 use tidings_domain::{AppId, MsgId, PublicSeq};
 use tokio::sync::watch;
@@ -32,7 +32,15 @@ pub struct Sessions {
 #[derive(Debug)]
 struct Notifier {
     session: u64,
+    viewer: Viewer,
     pending: watch::Sender<Pending>,
+}
+
+/// A session as a broadcast wave sees it: who it is, and where to raise its notify.
+#[derive(Debug, Clone)]
+pub struct WaveTarget {
+    pub viewer: Viewer,
+    pub pending: watch::Sender<Pending>,
 }
 
 /// A session's place in [`Sessions`]; leaving removes it.
@@ -62,12 +70,12 @@ pub(crate) fn describe_metrics() {
 }
 
 impl Sessions {
-    /// Registers a session of `mailbox`.
-    pub fn join(&self, mailbox: Mailbox) -> Registration<'_> {
+    /// Registers a session of `mailbox`, seen by broadcast waves as `viewer`.
+    pub fn join(&self, mailbox: Mailbox, viewer: Viewer) -> Registration<'_> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
         let (sender, pending) = watch::channel(Pending::default());
         let mut by_mailbox = self.by_mailbox.lock().expect("lock poisoned");
-        by_mailbox.entry(mailbox).or_default().push(Notifier { session: id, pending: sender });
+        by_mailbox.entry(mailbox).or_default().push(Notifier { session: id, viewer, pending: sender });
         metrics::gauge!(ONLINE_SESSIONS).increment(1.0);
         Registration { sessions: self, mailbox, id, pending }
     }
@@ -83,28 +91,35 @@ impl Sessions {
         metrics::gauge!(ONLINE_SESSIONS).decrement(1.0);
     }
 
-    /// Marks the signal pending for every session it concerns.
-    pub fn deliver(&self, signal: &NotifySignal) {
+    /// Marks new private messages up to `latest_msg_id` pending for every session of
+    /// `mailbox`.
+    pub fn deliver_private(&self, mailbox: Mailbox, latest_msg_id: MsgId) {
         let by_mailbox = self.by_mailbox.lock().expect("lock poisoned");
-        match *signal {
-            NotifySignal::Mailbox { mailbox, latest_msg_id } => {
-                for notifier in by_mailbox.get(&mailbox).into_iter().flatten() {
-                    raise(&notifier.pending, "private", |p| &mut p.private_up_to, latest_msg_id);
-                }
-            }
-            NotifySignal::Public { app_id, seq } => {
-                for notifier in by_mailbox.iter().filter(|(m, _)| m.app_id == app_id).flat_map(|(_, s)| s) {
-                    raise(&notifier.pending, "public", |p| &mut p.public_seq, seq);
-                }
-            }
+        for notifier in by_mailbox.get(&mailbox).into_iter().flatten() {
+            raise(&notifier.pending, "private", |p| &mut p.private_up_to, latest_msg_id);
         }
     }
 
-    /// How many sessions `app_id` has here.
-    pub fn online(&self, app_id: AppId) -> usize {
+    /// Every session of `app_id`, for a broadcast wave.
+    pub fn wave_targets(&self, app_id: AppId) -> Vec<WaveTarget> {
         let by_mailbox = self.by_mailbox.lock().expect("lock poisoned");
-        by_mailbox.iter().filter(|(m, _)| m.app_id == app_id).map(|(_, s)| s.len()).sum()
+        by_mailbox
+            .iter()
+            .filter(|(mailbox, _)| mailbox.app_id == app_id)
+            .flat_map(|(_, notifiers)| notifiers)
+            .map(|notifier| WaveTarget { viewer: notifier.viewer.clone(), pending: notifier.pending.clone() })
+            .collect()
     }
+
+    /// How many sessions there are here.
+    pub fn total(&self) -> usize {
+        self.by_mailbox.lock().expect("lock poisoned").values().map(Vec::len).sum()
+    }
+}
+
+/// Raises a session's pending public position to `seq` (newest wins).
+pub fn raise_public(pending: &watch::Sender<Pending>, seq: PublicSeq) {
+    raise(pending, "public", |p| &mut p.public_seq, seq);
 }
 
 /// Raises one position of a session's pending notify to `value` (newest wins).
@@ -130,23 +145,30 @@ fn raise(
 mod tests {
     use super::*;
 
+    fn viewer(uid: i64) -> Viewer {
+        Viewer { uid, guest: false, version: Default::default() }
+    }
+
     #[test]
     fn notifies_coalesce_to_the_newest_and_reach_only_their_sessions() {
         let sessions = Sessions::default();
         let (alice, bob) = (Mailbox::new(1, 42), Mailbox::new(1, 43));
-        let mut phone = sessions.join(alice);
-        let mut laptop = sessions.join(alice);
-        let mut other = sessions.join(bob);
+        let mut phone = sessions.join(alice, viewer(42));
+        let mut laptop = sessions.join(alice, viewer(42));
+        let mut other = sessions.join(bob, viewer(43));
         for latest_msg_id in [5, 9, 7] {
-            sessions.deliver(&NotifySignal::Mailbox { mailbox: alice, latest_msg_id });
+            sessions.deliver_private(alice, latest_msg_id);
         }
-        sessions.deliver(&NotifySignal::Public { app_id: 1, seq: 3 });
+        for target in sessions.wave_targets(1) {
+            raise_public(&target.pending, 3);
+        }
         let expected = Pending { private_up_to: Some(9), public_seq: Some(3) };
         assert_eq!(*phone.pending.borrow_and_update(), expected);
         assert_eq!(*laptop.pending.borrow_and_update(), expected);
         assert_eq!(*other.pending.borrow_and_update(), Pending { private_up_to: None, public_seq: Some(3) });
-        assert_eq!(sessions.online(1), 3);
+        assert_eq!((sessions.wave_targets(1).len(), sessions.total()), (3, 3));
         drop(laptop);
-        assert_eq!(sessions.online(1), 2);
+        assert_eq!(sessions.wave_targets(1).len(), 2);
+        assert!(sessions.wave_targets(2).is_empty());
     }
 }

@@ -34,6 +34,18 @@ pub struct GatewaySettings {
     pub allowed_origins: Vec<String>,
     /// Whether clients may send private chat messages over the socket.
     pub client_sends: bool,
+    /// The most broadcast notifies this gateway sends a second, in a wave to the sessions a
+    /// newly visible broadcast reaches: each of them pulls once, so this is the pull rate a
+    /// wave brings the pull workers from this gateway (keep the sum over gateways within
+    /// what the pull workers can serve beside everyday traffic).
+    pub broadcast_notifies_per_second: u32,
+    /// How long after a broadcast notify its client may wait, at random, before pulling.
+    #[serde(rename = "broadcast_pull_within_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub broadcast_pull_within: Duration,
+    /// On shutdown, sessions are closed with 4503 at random moments within this window, so
+    /// that their clients reconnect elsewhere spread out rather than all at once.
+    #[serde(rename = "drain_window_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub drain_window: Duration,
 }
 
 impl Default for GatewaySettings {
@@ -48,6 +60,9 @@ impl Default for GatewaySettings {
             max_frames_per_second: 50,
             allowed_origins: Vec::new(),
             client_sends: true,
+            broadcast_notifies_per_second: 2000,
+            broadcast_pull_within: Duration::from_secs(2),
+            drain_window: Duration::from_secs(10),
         }
     }
 }
@@ -67,6 +82,9 @@ impl GatewaySettings {
         }
         if self.max_frames_per_second < 1 {
             return Err(FieldError::new("max_frames_per_second", "must be at least 1"));
+        }
+        if self.broadcast_notifies_per_second < 1 {
+            return Err(FieldError::new("broadcast_notifies_per_second", "must be at least 1"));
         }
         Ok(())
     }

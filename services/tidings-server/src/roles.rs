@@ -77,12 +77,20 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
             let gateway = Gateway {
                 settings: config.gateway.clone(),
                 auth,
-                puller: services.puller(cache),
+                puller: services.puller(cache.clone()),
+                public: cache,
                 ingest,
                 limits: config.puller.page_limits(),
                 sessions: Default::default(),
+                draining: shutdown.clone(),
             };
             spawn_notify_feed(&mut tasks, &gateway, &services, shutdown.clone());
+            // Shutdown waits for the sessions to drain (4503, spread over the window).
+            let drained = gateway.clone();
+            tasks.spawn(async move {
+                drained.drained().await;
+                Ok(())
+            });
             router = router.merge(gateway.router());
         }
         serve(&mut tasks, "API", config.listen, router, &shutdown).await?;
