@@ -6,6 +6,8 @@
 //! - [`broadcast`] (`tidings-bench broadcast`): what reaching every user costs by fan-out on
 //!   write against the public mailbox, then pull storms with the public-mailbox cache on and
 //!   off.
+//! - [`gateway`] (`tidings-bench gateway`): idle WebSocket connections, the gateway's memory
+//!   per connection, and delivery latency through notify and sync.
 //!
 //! What they share: [`namespace`] (a run's own topics, group and keyspace on shared
 //! engines), [`running`] (the engines wrapped in counters, with the projector and the cache
@@ -14,6 +16,7 @@
 //! percentiles, JSON, the machine) and [`progress`] (bars on stderr).
 
 mod broadcast;
+mod gateway;
 mod namespace;
 mod pipeline;
 mod progress;
@@ -56,6 +59,10 @@ enum Command {
     /// One broadcast to N users by fan-out on write and by the public mailbox, then a pull
     /// storm with the public-mailbox cache on and off; engines from the configuration.
     Broadcast(broadcast::BroadcastArgs),
+    /// The long connection: idle connections and the gateway's memory per connection, then
+    /// delivery latency (notify + sync over the socket) under business sends; against a
+    /// `tidings all-in-one` process of its own.
+    Gateway(gateway::GatewayArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -66,6 +73,7 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Pipeline(args) => pipeline::run(args, config_file).await,
             Command::Broadcast(args) => broadcast::run(args, config_file).await,
+            Command::Gateway(args) => gateway::run(args).await,
         }
     })
 }

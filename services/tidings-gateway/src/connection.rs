@@ -44,7 +44,7 @@ impl End {
 }
 
 pub(crate) async fn serve(mut socket: WebSocket, gateway: Gateway, request_version: ClientVersion) {
-    let end = match login(&mut socket, &gateway, request_version).await {
+    let end = match Box::pin(login(&mut socket, &gateway, request_version)).await {
         Ok((mailbox, viewer)) => session(&mut socket, &gateway, mailbox, viewer).await,
         Err(end) => end,
     };
@@ -141,7 +141,9 @@ async fn session_frames(
                 window.count()?;
                 check_size(&text, settings.max_frame_bytes)?;
                 let reply = match parse(&text) {
-                    Ok((frame, _)) => answer(gateway, mailbox, &viewer, frame).await,
+                    // Boxed: the answer's futures (a sync, a send) are large, and an idle
+                    // connection should not carry their room while it waits.
+                    Ok((frame, _)) => Box::pin(answer(gateway, mailbox, &viewer, frame)).await,
                     Err(bad) if bad.fatal => return Err(End::close(CloseCode::Malformed, bad.message)),
                     Err(bad) => Some(bad.into_frame()),
                 };
