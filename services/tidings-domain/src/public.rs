@@ -180,6 +180,13 @@ impl PublicMailbox {
         candidates
     }
 
+    /// The newest position from which `viewer` can see a broadcast it could not see at
+    /// `after_seq`: what an incremental sync from there would deliver up to, without
+    /// building the entries (for notify waves over many sessions).
+    pub fn newest_visible_after(&self, viewer: &Viewer, after_seq: PublicSeq, now_s: i64) -> Option<PublicSeq> {
+        self.broadcasts.iter().filter_map(|b| self.visible_at(b, viewer, now_s)).filter(|seq| *seq > after_seq).max()
+    }
+
     /// Every entry `viewer` can see now, in `msg_id` order (for history pages).
     pub fn visible_entries(&self, viewer: &Viewer, hidden: &BTreeSet<BroadcastId>, now_s: i64) -> Vec<MailboxEntry> {
         self.broadcasts

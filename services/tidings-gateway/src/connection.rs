@@ -78,7 +78,7 @@ async fn login(
         }
     };
     check_size(&text, settings.max_frame_bytes)?;
-    let (frame, _) = parse(&text).map_err(|bad| End::close(CloseCode::Malformed, bad.message))?;
+    let frame = parse(&text).map_err(|bad| End::close(CloseCode::Malformed, bad.message))?;
     let ClientFrame::Login { token, platform, app_version, core_level } = frame else {
         return Err(End::close(CloseCode::Malformed, "the first frame must be login"));
     };
@@ -143,7 +143,7 @@ async fn session_frames(
                 let reply = match parse(&text) {
                     // Boxed: the answer's futures (a sync, a send) are large, and an idle
                     // connection should not carry their room while it waits.
-                    Ok((frame, _)) => Box::pin(answer(gateway, mailbox, &viewer, frame)).await,
+                    Ok(frame) => Box::pin(answer(gateway, mailbox, &viewer, frame)).await,
                     Err(bad) if bad.fatal => return Err(End::close(CloseCode::Malformed, bad.message)),
                     Err(bad) => Some(bad.into_frame()),
                 };
@@ -290,8 +290,9 @@ impl BadFrame {
     }
 }
 
-/// Reads a frame: first as JSON (else fatal), then its `type`, then its fields.
-fn parse(text: &str) -> Result<(ClientFrame, Option<Value>), BadFrame> {
+/// Reads a frame: first as JSON (else fatal), then its `type`, then its fields; an error
+/// carries the frame's `id` when it had one.
+fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
     let value: Value = serde_json::from_str(text).map_err(|error| BadFrame {
         fatal: true,
         id: None,
@@ -305,14 +306,13 @@ fn parse(text: &str) -> Result<(ClientFrame, Option<Value>), BadFrame> {
         let message = format!("unknown frame type {kind:?}: expected one of {}", ClientFrame::TYPES.join(", "));
         return Err(BadFrame { fatal: false, id, code: "unknown_type", message, field: Some("type".into()) });
     }
-    let frame = serde_json::from_value(value).map_err(|error| BadFrame {
+    serde_json::from_value(value).map_err(|error| BadFrame {
         fatal: false,
-        id: id.clone(),
+        id,
         code: "invalid_field",
         field: field_of(&error.to_string()),
         message: error.to_string(),
-    })?;
-    Ok((frame, id))
+    })
 }
 
 /// The field a serde message names (`missing field `x``, `unknown field `x``).

@@ -5,7 +5,7 @@
 //! online user then brings the pull workers about that many pulls a second from this
 //! gateway, never a stampede (the article's reason, section 8.2.2, for having no push).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -100,15 +100,14 @@ async fn caught_up(
 }
 
 /// Notifies, in random order and at the pace, every target that can see something in
-/// `mailbox` beyond what it was last told of.
+/// `mailbox` beyond what it was last told of (hidden broadcasts are not read: at worst one
+/// notify too many, whose sync brings nothing).
 async fn wave(mailbox: &PublicMailbox, mut targets: Vec<WaveTarget>, pace: Pace, now_s: i64) {
     targets.shuffle(&mut rand::rng());
     let gap = Duration::from_secs(1) / pace.notifies_per_second.max(1);
-    let nothing_hidden = BTreeSet::new();
     for target in targets {
         let told = target.pending.borrow().public_seq.unwrap_or(0);
-        let news = mailbox.sync_candidates(&target.viewer, &nothing_hidden, told, now_s).last().map(|(seq, _)| *seq);
-        if let Some(seq) = news {
+        if let Some(seq) = mailbox.newest_visible_after(&target.viewer, told, now_s) {
             raise_public(&target.pending, seq);
             // Jitter: gaps from half to one and a half of the average keep the mean pace.
             tokio::time::sleep(gap.mul_f64(0.5 + rand::random::<f64>())).await;
