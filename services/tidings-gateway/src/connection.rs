@@ -223,6 +223,10 @@ async fn answer(gateway: &Gateway, mailbox: Mailbox, viewer: &Viewer, frame: Cli
             };
             Some(match gateway.ingest.send(mailbox.app_id, &command).await {
                 Ok(_) => ServerFrame::Ack { id, msgkey },
+                // The frame has one recipient, `to_uid`, where the command has a list.
+                Err(IngestError::Invalid(bad)) if bad.field == "to_uids" => {
+                    field_error(id, FieldError { field: "to_uid".into(), ..bad })
+                }
                 Err(error) => ingest_error(id, error),
             })
         }

@@ -101,6 +101,23 @@ mod tests {
         assert_eq!(schema.pattern.as_deref(), Some(SyncCursor::PATTERN));
     }
 
+    /// `schemas/openapi.json` is what clients generate their code from (the TypeScript SDK
+    /// does), so it must be the served document. `TIDINGS_WRITE_OPENAPI=1 cargo test -p
+    /// tidings-http committed` rewrites it after a change of the API.
+    #[test]
+    fn the_committed_document_is_the_served_one() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../schemas/openapi.json");
+        let served = ApiDoc::openapi().to_pretty_json().expect("serializable") + "\n";
+        if std::env::var_os("TIDINGS_WRITE_OPENAPI").is_some() {
+            std::fs::write(&path, &served).expect("writing schemas/openapi.json");
+        }
+        let committed = std::fs::read_to_string(&path).expect("schemas/openapi.json");
+        assert!(
+            committed == served,
+            "schemas/openapi.json is stale: rerun with TIDINGS_WRITE_OPENAPI=1, then regenerate the SDK's types"
+        );
+    }
+
     #[test]
     fn every_operation_documents_the_common_error_answers() {
         let document = ApiDoc::openapi();
