@@ -10,7 +10,8 @@ use tidings_domain::FieldError;
 #[serde(deny_unknown_fields, default)]
 pub struct GatewaySettings {
     /// The consumer group of this process's notify feed. Every gateway process reads every
-    /// notify, so each needs a group of its own (e.g. `tidings-gateway-$HOSTNAME`).
+    /// notify, so each has a group of its own: empty (the default) means one named after
+    /// the host and the listen address ([`GatewaySettings::for_process`]).
     pub group: String,
     /// How long a new connection has to send its `login` frame (then 4001).
     #[serde(rename = "login_timeout_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
@@ -51,7 +52,7 @@ pub struct GatewaySettings {
 impl Default for GatewaySettings {
     fn default() -> Self {
         Self {
-            group: "tidings-gateway".into(),
+            group: String::new(),
             login_timeout: Duration::from_secs(10),
             heartbeat: Duration::from_secs(25),
             reconnect_min: Duration::from_secs(1),
@@ -68,6 +69,22 @@ impl Default for GatewaySettings {
 }
 
 impl GatewaySettings {
+    /// These settings for the gateway process listening on `listen`: an empty `group`
+    /// becomes `tidings-gateway-<host>-<ip>-<port>`, the same across restarts of that
+    /// process, different for every process beside it.
+    pub fn for_process(mut self, listen: std::net::SocketAddr) -> Self {
+        if self.group.is_empty() {
+            let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+                .ok()
+                .or_else(|| std::env::var("HOSTNAME").ok())
+                .map(|name| name.trim().to_owned())
+                .filter(|name| !name.is_empty())
+                .unwrap_or_else(|| "localhost".into());
+            self.group = format!("tidings-gateway-{host}-{}-{}", listen.ip(), listen.port());
+        }
+        self
+    }
+
     /// Checks the values; the error names the key.
     pub fn validate(&self) -> Result<(), FieldError> {
         let positive = [("login_timeout_ms", self.login_timeout), ("heartbeat_ms", self.heartbeat)];
@@ -87,5 +104,22 @@ impl GatewaySettings {
             return Err(FieldError::new("broadcast_notifies_per_second", "must be at least 1"));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_gateway_process_gets_a_feed_group_of_its_own_unless_one_is_configured() {
+        let [a, b] = ["127.0.0.1:8080", "127.0.0.1:8081"]
+            .map(|listen| GatewaySettings::default().for_process(listen.parse().expect("an address")).group);
+        assert!(a.starts_with("tidings-gateway-") && a.ends_with("-127.0.0.1-8080"), "{a}");
+        assert_ne!(a, b, "two processes side by side");
+        let again = GatewaySettings::default().for_process("127.0.0.1:8080".parse().expect("an address")).group;
+        assert_eq!(a, again, "the same process after a restart");
+        let configured = GatewaySettings { group: "mine".into(), ..Default::default() };
+        assert_eq!(configured.for_process("127.0.0.1:8080".parse().expect("an address")).group, "mine");
     }
 }

@@ -75,7 +75,7 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
         let mut router = api_router(surfaces);
         if let Some(cache) = public_cache.clone().filter(|_| roles.contains(&ServerRole::Gateway)) {
             let gateway = Gateway {
-                settings: config.gateway.clone(),
+                settings: config.gateway.clone().for_process(config.listen),
                 auth,
                 puller: services.puller(cache.clone()),
                 public: cache,
