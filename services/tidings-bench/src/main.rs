@@ -59,10 +59,14 @@ enum Command {
     /// One broadcast to N users by fan-out on write and by the public mailbox, then a pull
     /// storm with the public-mailbox cache on and off; engines from the configuration.
     Broadcast(broadcast::BroadcastArgs),
-    /// The long connection: idle connections and the gateway's memory per connection, then
-    /// delivery latency (notify + sync over the socket) under business sends; against a
-    /// `tidings all-in-one` process of its own.
+    /// The long connection: idle connections and the gateways' memory per connection,
+    /// delivery latency (notify + sync over the socket) under business sends, and a broadcast
+    /// wave's pull rate against its budget; against processes of its own (one all-in-one, or
+    /// with --config on Kafka + CQL, ingest, project and --gateways gateways).
     Gateway(gateway::GatewayArgs),
+    /// One load-generator process of `gateway` (started by it).
+    #[command(hide = true)]
+    GatewayLoad(gateway::load::LoadArgs),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -73,7 +77,8 @@ fn main() -> anyhow::Result<()> {
         match cli.command {
             Command::Pipeline(args) => pipeline::run(args, config_file).await,
             Command::Broadcast(args) => broadcast::run(args, config_file).await,
-            Command::Gateway(args) => gateway::run(args).await,
+            Command::Gateway(args) => gateway::run(args, config_file).await,
+            Command::GatewayLoad(args) => gateway::load::run(args).await,
         }
     })
 }

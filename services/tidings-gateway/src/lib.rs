@@ -89,7 +89,7 @@ impl Gateway {
         stop: CancellationToken,
     ) -> Result<(), FeedError> {
         let announcements = Arc::new(Announcements::default());
-        let pace = Pace { notifies_per_second: self.settings.broadcast_notifies_per_second };
+        let pace = Pace::within_budget(self.settings.broadcast_notifies_per_second);
         let waves = waves::run(announcements.clone(), self.public.clone(), self.sessions.clone(), pace, stop.clone());
         let feed = feed::run(log, topic, &self.settings.group, EventCodec::new(), &self.sessions, &announcements, stop);
         let (fed, ()) = tokio::join!(feed, waves);

@@ -35,10 +35,11 @@ pub struct GatewaySettings {
     pub allowed_origins: Vec<String>,
     /// Whether clients may send private chat messages over the socket.
     pub client_sends: bool,
-    /// The most broadcast notifies this gateway sends a second, in a wave to the sessions a
-    /// newly visible broadcast reaches: each of them pulls once, so this is the pull rate a
-    /// wave brings the pull workers from this gateway (keep the sum over gateways within
-    /// what the pull workers can serve beside everyday traffic).
+    /// The pull budget of a broadcast wave from this gateway: the most pulls a second its
+    /// notifies may bring the pull workers (each notified session pulls once, at a random
+    /// moment of `broadcast_pull_within_ms`). The gateway notifies a little slower than
+    /// this, so that the randomness of the pull moments keeps every second under it. Keep
+    /// the sum over gateways within what the pull workers serve beside everyday traffic.
     pub broadcast_notifies_per_second: u32,
     /// How long after a broadcast notify its client may wait, at random, before pulling.
     #[serde(rename = "broadcast_pull_within_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]

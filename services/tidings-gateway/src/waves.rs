@@ -56,6 +56,18 @@ pub(crate) struct Pace {
     pub notifies_per_second: u32,
 }
 
+impl Pace {
+    /// The pace that keeps a wave's pulls within `pulls_per_second` in every second. Each
+    /// notified client pulls at a random moment of its window, so the pulls of one second
+    /// scatter around the notify rate (by about its square root): notifying three such
+    /// deviations below the budget keeps the busiest second under it.
+    pub fn within_budget(pulls_per_second: u32) -> Self {
+        let budget = f64::from(pulls_per_second.max(1));
+        let headroom = (3.0 * budget.sqrt()).min(budget / 2.0);
+        Self { notifies_per_second: ((budget - headroom).floor() as u32).max(1) }
+    }
+}
+
 /// Runs one wave after another until `stop` is cancelled.
 pub(crate) async fn run(
     announcements: Arc<Announcements>,
@@ -105,15 +117,26 @@ async fn caught_up(
 async fn wave(mailbox: &PublicMailbox, mut targets: Vec<WaveTarget>, pace: Pace, now_s: i64) {
     targets.shuffle(&mut rand::rng());
     let gap = Duration::from_secs(1) / pace.notifies_per_second.max(1);
+    // The pace is kept against a schedule, not by one sleep per notify: the timer's
+    // millisecond grain would hold a sleep-per-notify wave near 500 a second whatever the
+    // setting. Behind schedule, notify at once; ahead of it by a tick or more, wait for it.
+    let mut due = tokio::time::Instant::now();
     for target in targets {
         let told = target.pending.borrow().public_seq.unwrap_or(0);
         if let Some(seq) = mailbox.newest_visible_after(&target.viewer, told, now_s) {
             raise_public(&target.pending, seq);
             // Jitter: gaps from half to one and a half of the average keep the mean pace.
-            tokio::time::sleep(gap.mul_f64(0.5 + rand::random::<f64>())).await;
+            due += gap.mul_f64(0.5 + rand::random::<f64>());
+            if due > tokio::time::Instant::now() + SCHEDULE_TICK {
+                tokio::time::sleep_until(due).await;
+            }
         }
     }
+    tokio::time::sleep_until(due).await;
 }
+
+/// How far ahead of its schedule a wave may run before it waits.
+const SCHEDULE_TICK: Duration = Duration::from_millis(2);
 
 #[cfg(test)]
 mod tests {
@@ -142,6 +165,15 @@ mod tests {
 
     fn viewer(uid: i64, platform: Platform) -> Viewer {
         Viewer { uid, guest: false, version: ClientVersion { platform: Some(platform), ..Default::default() } }
+    }
+
+    #[test]
+    fn the_pace_leaves_headroom_for_the_randomness_of_the_pull_moments() {
+        let pace = |budget| Pace::within_budget(budget).notifies_per_second;
+        assert_eq!(pace(1_000), 905, "1000 less three times its square root");
+        assert_eq!(pace(100), 70);
+        assert_eq!(pace(10), 5, "never below half the budget");
+        assert_eq!(pace(1), 1);
     }
 
     #[tokio::test(start_paused = true)]

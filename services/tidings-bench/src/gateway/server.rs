@@ -1,5 +1,7 @@
-//! The gateway under test: a `tidings all-in-one` process of its own, so that its memory is
-//! measured apart from the load generator's.
+//! The deployment under test, in processes of its own so that each gateway's memory is
+//! measured apart from the load generators': one `tidings all-in-one` (embedded engines),
+//! or, on the configured Kafka and CQL store, `tidings ingest`, `tidings project` and
+//! `--gateways` `tidings gateway` processes.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -8,7 +10,23 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-/// A running `tidings all-in-one` on fresh loopback ports and a scratch data directory.
+/// The secret the servers sign with, and the benchmark mints tokens with.
+pub const SECRET: &str = "tidings-bench-gateway";
+
+/// How the processes are started: the binary, the configuration they share, the settings
+/// the benchmark gives them.
+#[derive(Debug)]
+pub struct Launch<'a> {
+    pub binary: &'a Path,
+    pub data_dir: &'a Path,
+    /// The user's config file (naming Kafka and the CQL store), when distributed.
+    pub config_file: Option<&'a Path>,
+    /// `TIDINGS_*` settings for every process (the run's topic prefix, group, keyspace; the
+    /// wave's pace).
+    pub env: Vec<(String, String)>,
+}
+
+/// One running `tidings` process on fresh loopback ports.
 #[derive(Debug)]
 pub struct ServerProcess {
     child: Child,
@@ -16,33 +34,37 @@ pub struct ServerProcess {
     admin: String,
 }
 
-/// The secret the server signs with, and the benchmark mints tokens with.
-pub const SECRET: &str = "tidings-bench-gateway";
-
 impl ServerProcess {
-    pub async fn start(binary: &Path, data_dir: &Path) -> anyhow::Result<Self> {
+    pub async fn start(launch: &Launch<'_>, command: &str) -> anyhow::Result<Self> {
         let (api_port, admin_port) = (free_port()?, free_port()?);
-        let child = Command::new(binary)
-            .args(["all-in-one", "--data-dir"])
-            .arg(data_dir)
+        let mut process = Command::new(launch.binary);
+        if let Some(file) = launch.config_file {
+            process.arg("--config").arg(file);
+        }
+        let child = process
+            .args([command, "--data-dir"])
+            .arg(launch.data_dir)
             .args(["--listen", &format!("127.0.0.1:{api_port}"), "--admin-listen", &format!("127.0.0.1:{admin_port}")])
             .env("TIDINGS_AUTH__SECRET", SECRET)
             // The benchmark's clients log in faster than any real crowd: no frame cap.
             .env("TIDINGS_GATEWAY__MAX_FRAMES_PER_SECOND", "1000000")
             .env("RUST_LOG", "warn")
+            .envs(launch.env.iter().map(|(key, value)| (key, value)))
             .stdin(Stdio::null())
             .spawn()
-            .with_context(|| format!("starting {} (build it: cargo build --release -p tidings)", binary.display()))?;
+            .with_context(|| {
+                format!("starting {} (build it: cargo build --release -p tidings)", launch.binary.display())
+            })?;
         let server = Self {
             child,
             api: format!("http://127.0.0.1:{api_port}"),
             admin: format!("http://127.0.0.1:{admin_port}"),
         };
-        server.wait_ready().await?;
+        server.wait_ready(command).await?;
         Ok(server)
     }
 
-    async fn wait_ready(&self) -> anyhow::Result<()> {
+    async fn wait_ready(&self, command: &str) -> anyhow::Result<()> {
         let http = reqwest::Client::new();
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
@@ -50,12 +72,12 @@ impl ServerProcess {
             if ready.is_ok_and(|r| r.status().is_success()) {
                 return Ok(());
             }
-            anyhow::ensure!(Instant::now() < deadline, "the server was not ready within 60 s");
+            anyhow::ensure!(Instant::now() < deadline, "tidings {command} was not ready within 60 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
-    /// The server's resident memory, from `/proc/<pid>/status` (Linux).
+    /// The process's resident memory, from `/proc/<pid>/status` (Linux).
     pub fn resident_bytes(&self) -> anyhow::Result<u64> {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))?;
         let kib: u64 = status
@@ -65,12 +87,54 @@ impl ServerProcess {
             .context("no VmRSS in /proc/<pid>/status")?;
         Ok(kib * 1024)
     }
+
+    /// The WebSocket URL of this process's gateway.
+    pub fn connect_url(&self) -> String {
+        format!("{}/v1/connect", self.api.replacen("http", "ws", 1))
+    }
 }
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// The processes of one run.
+#[derive(Debug)]
+pub struct Deployment {
+    /// Where business sends and broadcasts go.
+    pub business_api: String,
+    /// The processes holding the connections (all-in-one counts as one).
+    pub gateways: Vec<ServerProcess>,
+    /// Ingest and projector, when distributed.
+    _others: Vec<ServerProcess>,
+}
+
+impl Deployment {
+    /// `gateways` of 1 on embedded engines: one all-in-one; otherwise the distributed roles.
+    pub async fn start(launch: &Launch<'_>, gateways: usize, distributed: bool) -> anyhow::Result<Self> {
+        if !distributed {
+            let all_in_one = ServerProcess::start(launch, "all-in-one").await?;
+            return Ok(Self { business_api: all_in_one.api.clone(), gateways: vec![all_in_one], _others: Vec::new() });
+        }
+        let ingest = ServerProcess::start(launch, "ingest").await?;
+        let project = ServerProcess::start(launch, "project").await?;
+        let mut started = Vec::with_capacity(gateways);
+        for _ in 0..gateways {
+            started.push(ServerProcess::start(launch, "gateway").await?);
+        }
+        Ok(Self { business_api: ingest.api.clone(), gateways: started, _others: vec![ingest, project] })
+    }
+
+    pub fn connect_urls(&self) -> Vec<String> {
+        self.gateways.iter().map(ServerProcess::connect_url).collect()
+    }
+
+    /// Every gateway process's resident memory.
+    pub fn gateway_bytes(&self) -> anyhow::Result<Vec<u64>> {
+        self.gateways.iter().map(ServerProcess::resident_bytes).collect()
     }
 }
 
