@@ -119,15 +119,21 @@ async fn wave(mailbox: &PublicMailbox, mut targets: Vec<WaveTarget>, pace: Pace,
     let gap = Duration::from_secs(1) / pace.notifies_per_second.max(1);
     // The pace is kept against a schedule, not by one sleep per notify: the timer's
     // millisecond grain would hold a sleep-per-notify wave near 500 a second whatever the
-    // setting. Behind schedule, notify at once; ahead of it by a tick or more, wait for it.
+    // setting. A little behind schedule (a timer's lateness), notify at once; ahead of it by
+    // a tick, wait for it; far behind (the process was starved), start the schedule again
+    // from now rather than catch up in a burst the pull workers would feel.
     let mut due = tokio::time::Instant::now();
     for target in targets {
         let told = target.pending.borrow().public_seq.unwrap_or(0);
         if let Some(seq) = mailbox.newest_visible_after(&target.viewer, told, now_s) {
             raise_public(&target.pending, seq);
+            let now = tokio::time::Instant::now();
+            if now > due + SCHEDULE_SLACK {
+                due = now;
+            }
             // Jitter: gaps from half to one and a half of the average keep the mean pace.
             due += gap.mul_f64(0.5 + rand::random::<f64>());
-            if due > tokio::time::Instant::now() + SCHEDULE_TICK {
+            if due > now + SCHEDULE_TICK {
                 tokio::time::sleep_until(due).await;
             }
         }
@@ -137,6 +143,8 @@ async fn wave(mailbox: &PublicMailbox, mut targets: Vec<WaveTarget>, pace: Pace,
 
 /// How far ahead of its schedule a wave may run before it waits.
 const SCHEDULE_TICK: Duration = Duration::from_millis(2);
+/// How far behind its schedule a wave may fall and still catch up.
+const SCHEDULE_SLACK: Duration = Duration::from_millis(20);
 
 #[cfg(test)]
 mod tests {

@@ -106,6 +106,7 @@ struct GatewayReport {
     wave_lost: usize,
     wave_seconds: f64,
     wave_peak_pulls_per_second: usize,
+    wave_peak_answered_per_second: f64,
     wave_budget_pulls_per_second: u64,
 }
 
@@ -169,7 +170,7 @@ pub async fn run(args: GatewayArgs, config_file: Option<&Path>) -> anyhow::Resul
     let (sends, delivered) = deliver(&deployment, &args).await?;
 
     eprintln!("broadcast wave to {} clients ...", count(args.connections as u64));
-    let wave = broadcast_wave(&deployment.business_api, &mut generators).await?;
+    let wave = broadcast_wave(&deployment, &mut generators).await?;
     let report = GatewayReport {
         command: crate::report::command_line(),
         machine,
@@ -192,6 +193,7 @@ pub async fn run(args: GatewayArgs, config_file: Option<&Path>) -> anyhow::Resul
         wave_lost: wave.lost,
         wave_seconds: wave.seconds,
         wave_peak_pulls_per_second: wave.peak_pulls_per_second,
+        wave_peak_answered_per_second: wave.peak_answered_per_second,
         wave_budget_pulls_per_second: u64::from(args.wave_notifies_per_second) * deployment.gateways.len() as u64,
     };
     drop(generators);
@@ -345,12 +347,19 @@ struct WaveOutcome {
     lost: usize,
     /// From the publish request to the last client holding the broadcast.
     seconds: f64,
+    /// The busiest second of the clients' syncs, as they sent them.
     peak_pulls_per_second: usize,
+    /// The busiest second of syncs the gateways' pullers answered (their metrics, sampled).
+    peak_answered_per_second: f64,
 }
 
-/// Publishes one broadcast to everyone and waits for every generator's clients to hold it.
-async fn broadcast_wave(api: &str, generators: &mut [Generator]) -> anyhow::Result<WaveOutcome> {
+/// Publishes one broadcast to everyone and waits for every generator's clients to hold it,
+/// sampling the gateways' answered syncs meanwhile.
+async fn broadcast_wave(deployment: &Deployment, generators: &mut [Generator]) -> anyhow::Result<WaveOutcome> {
     let http = reqwest::Client::new();
+    let api = &deployment.business_api;
+    let mut samples = vec![(Instant::now(), deployment.syncs_answered(&http).await?)];
+    let mut sampling = tokio::time::interval(SAMPLE_EVERY);
     let token = token(CallerRole::Operator);
     let began_us = tidings_domain::time::now_us();
     let draft = json!({"content": "bench wave", "expire_at": tidings_domain::time::now_s() + 3600});
@@ -370,13 +379,19 @@ async fn broadcast_wave(api: &str, generators: &mut [Generator]) -> anyhow::Resu
         .await?
         .error_for_status()?;
     let mut reports: Vec<WaveReport> = Vec::with_capacity(generators.len());
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
     for generator in generators.iter_mut() {
-        let line = tokio::time::timeout(Duration::from_secs(600), generator.next_line())
-            .await
-            .context("the wave had not reached every client after 10 minutes")??;
+        let line = loop {
+            tokio::select! {
+                line = generator.next_line() => break line?,
+                _ = sampling.tick() => samples.push((Instant::now(), deployment.syncs_answered(&http).await?)),
+                () = tokio::time::sleep_until(deadline) => anyhow::bail!("the wave had not reached every client after 10 minutes"),
+            }
+        };
         let Line::Wave(report) = line else { anyhow::bail!("a load generator logged in twice") };
         reports.push(report);
     }
+    samples.push((Instant::now(), deployment.syncs_answered(&http).await?));
     let last_us = reports.iter().map(|report| report.last_received_us).max().unwrap_or(began_us);
     let mut pulls: Vec<i64> = reports.iter_mut().flat_map(|report| std::mem::take(&mut report.pulls_us)).collect();
     pulls.sort_unstable();
@@ -385,7 +400,24 @@ async fn broadcast_wave(api: &str, generators: &mut [Generator]) -> anyhow::Resu
         lost: reports.iter().map(|report| report.lost).sum(),
         seconds: (last_us - began_us) as f64 / 1e6,
         peak_pulls_per_second: busiest_second(&pulls),
+        peak_answered_per_second: busiest_sampled_second(&samples),
     })
+}
+
+/// How often the gateways' metrics are read during a wave.
+const SAMPLE_EVERY: Duration = Duration::from_millis(100);
+
+/// The largest growth of a sampled counter within one second.
+fn busiest_sampled_second(samples: &[(Instant, f64)]) -> f64 {
+    let mut first = 0;
+    let mut busiest: f64 = 0.0;
+    for (at, value) in samples {
+        while at.duration_since(samples[first].0) > Duration::from_secs(1) {
+            first += 1;
+        }
+        busiest = busiest.max(value - samples[first].1);
+    }
+    busiest
 }
 
 /// The most of `sorted_us` (unix µs) within any one second.
@@ -421,14 +453,9 @@ fn print_report(report: &GatewayReport) {
             format!("{} / {}", count(report.wave_reached as u64), report.wave_lost),
         ),
         ("wave: publish to the last client holding it", format!("{:.2} s", report.wave_seconds)),
-        (
-            "wave: peak pulls/s (any 1 s) / budget",
-            format!(
-                "{} / {}",
-                count(report.wave_peak_pulls_per_second as u64),
-                count(report.wave_budget_pulls_per_second)
-            ),
-        ),
+        ("wave: pull budget (gateways x budget each) /s", count(report.wave_budget_pulls_per_second)),
+        ("wave: busiest second of syncs sent by clients", count(report.wave_peak_pulls_per_second as u64)),
+        ("wave: busiest second of syncs answered by gateways", count(report.wave_peak_answered_per_second as u64)),
     ];
     for (measure, value) in rows {
         table.row(vec![measure.to_owned(), value]);

@@ -88,6 +88,19 @@ impl ServerProcess {
         Ok(kib * 1024)
     }
 
+    /// The syncs this process's pullers have answered so far (its
+    /// `tidings_puller_pull_duration_seconds` count of kind `sync`).
+    pub async fn syncs_answered(&self, http: &reqwest::Client) -> anyhow::Result<f64> {
+        let text = http.get(format!("{}/metrics", self.admin)).send().await?.error_for_status()?.text().await?;
+        Ok(text
+            .lines()
+            .filter(|line| {
+                line.starts_with("tidings_puller_pull_duration_seconds_count{") && line.contains(r#"kind="sync""#)
+            })
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum())
+    }
+
     /// The WebSocket URL of this process's gateway.
     pub fn connect_url(&self) -> String {
         format!("{}/v1/connect", self.api.replacen("http", "ws", 1))
@@ -130,6 +143,15 @@ impl Deployment {
 
     pub fn connect_urls(&self) -> Vec<String> {
         self.gateways.iter().map(ServerProcess::connect_url).collect()
+    }
+
+    /// The syncs every gateway has answered so far.
+    pub async fn syncs_answered(&self, http: &reqwest::Client) -> anyhow::Result<f64> {
+        let mut total = 0.0;
+        for gateway in &self.gateways {
+            total += gateway.syncs_answered(http).await?;
+        }
+        Ok(total)
     }
 
     /// Every gateway process's resident memory.
