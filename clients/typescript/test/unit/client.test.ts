@@ -91,12 +91,18 @@ function answerSync(socket: FakeSocket, messages: MailboxEntry[], cursor: string
   socket.receive({ type: "synced", id: sync.id, messages, cursor, has_more: hasMore });
 }
 
-/** Connects and completes the login and the first (empty) sync. */
-async function online(h: Harness): Promise<FakeSocket> {
+/** Connects; the socket, open (the client has sent its login). */
+async function opened(h: Harness): Promise<FakeSocket> {
   h.client.connect();
   await flush();
   const socket = h.socket();
   socket.open();
+  return socket;
+}
+
+/** Connects and completes the login and the first (empty) sync. */
+async function online(h: Harness): Promise<FakeSocket> {
+  const socket = await opened(h);
   welcome(socket);
   answerSync(socket, [], "c0");
   await flush();
@@ -109,11 +115,8 @@ afterEach(() => mock.timers.reset());
 describe("login", () => {
   test("the first frame is login with the token and the identity", async () => {
     const h = harness();
-    h.client.connect();
-    await flush();
-    const socket = h.socket();
+    const socket = await opened(h);
     assert.equal(socket.url, URL);
-    socket.open();
     assert.deepEqual(socket.sent, [
       { type: "login", token: "token-1", platform: "web", app_version: "1.2.3", core_level: 5 },
     ]);
@@ -141,10 +144,7 @@ describe("login", () => {
 describe("sync", () => {
   test("pages are pulled until has_more is false, each message emitted, the cursor stored", async () => {
     const h = harness();
-    h.client.connect();
-    await flush();
-    const socket = h.socket();
-    socket.open();
+    const socket = await opened(h);
     welcome(socket);
     assert.equal(socket.lastFrame("sync").cursor, undefined, "no stored cursor: from the beginning");
     answerSync(socket, [entry(1), entry(2)], "c2", true);
@@ -162,10 +162,7 @@ describe("sync", () => {
     const storage = new MemoryStorage();
     storage.save("tidings.cursor", "stored");
     const h = harness({ storage });
-    h.client.connect();
-    await flush();
-    h.socket().open();
-    welcome(h.socket());
+    welcome(await opened(h));
     assert.equal(h.socket().lastFrame("sync").cursor, "stored");
     h.client.close();
   });
@@ -346,10 +343,7 @@ describe("outbox", () => {
   test("a send made offline goes out on the next session and resolves on its ack", async () => {
     const h = harness();
     const receipt = h.client.send({ toUid: 9, content: "hi", msgkey: "m1", messageType: 3 });
-    h.client.connect();
-    await flush();
-    const socket = h.socket();
-    socket.open();
+    const socket = await opened(h);
     welcome(socket);
     const send = socket.lastFrame("send");
     assert.deepEqual({ ...send, id: 0 }, { type: "send", id: 0, to_uid: 9, content: "hi", msgkey: "m1", message_type: 3 });
