@@ -204,10 +204,14 @@ export class TidingsServer {
 }
 
 /** Resolves with `probe()`'s first truthy value, polling until `withinMs`. */
-export async function eventually<T>(what: string, withinMs: number, probe: () => T | undefined | false): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  withinMs: number,
+  probe: () => T | undefined | false | Promise<T | undefined | false>,
+): Promise<T> {
   const deadline = Date.now() + withinMs;
   for (;;) {
-    const value = probe();
+    const value = await probe();
     if (value) return value;
     if (Date.now() > deadline) throw new Error(`${what}: not within ${withinMs} ms`);
     await new Promise((done) => setTimeout(done, 20));

@@ -163,6 +163,44 @@ describe("sends over the socket", () => {
   });
 });
 
+describe("the typed HTTP API", () => {
+  test("history, read marks and deletes through the generated client, against the server", async () => {
+    const uid = freshUid();
+    const reader = userClient(server, uid);
+    reader.client.connect();
+    await reader.online();
+    for (let i = 1; i <= 3; i++) {
+      await server.send(1, { mode: "unicast", from_uid: 7, to_uids: [uid], content: `history ${i}`, msgkey: `h-${uid}-${i}` });
+    }
+    await eventually("three messages", DELIVERY_BOUND_MS, () => reader.messages.length === 3);
+    const [first, second, third] = reader.messages.map((m) => m.msg_id);
+    assert.ok(first && second && third);
+    await reader.client.markRead(second);
+    const deleted: number[] = [];
+    reader.client.on("deleted", ({ msgId }) => deleted.push(msgId));
+    await reader.client.deleteMessage(first);
+    assert.deepEqual(deleted, [first]);
+
+    const history = await eventually("the delete and the read mark in history", DELIVERY_BOUND_MS, async () => {
+      const { data, response } = await reader.client.http.GET("/v1/mailbox/history", {
+        params: { query: { before: Number.MAX_SAFE_INTEGER, limit: 10 } },
+      });
+      assert.equal(response.status, 200);
+      const messages = data?.messages ?? [];
+      const settled = messages.length === 2 && messages.some((m) => m.msg_id === second && m.is_read);
+      return settled && messages;
+    });
+    const byId = new Map(history.map((m) => [m.msg_id, m]));
+    assert.equal(byId.has(first), false, "deleted");
+    assert.equal(byId.get(second)?.is_read, true, "read up to the mark");
+    assert.equal(byId.get(third)?.is_read, false, "after the mark");
+
+    const refused = await reader.client.http.GET("/v1/mailbox/history", { params: { query: { limit: 0 } } });
+    assert.equal(refused.response.status, 400, "the server's own validation reaches the typed client");
+    reader.client.close();
+  });
+});
+
 describe("tokens", () => {
   test("a refused token (4401) is replaced by a fresh one from the provider", async () => {
     const uid = freshUid();
