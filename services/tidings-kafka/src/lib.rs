@@ -25,6 +25,11 @@
 //! `append` and `subscribe` create the topics they name when missing (`partitions` and
 //! `replication_factor` from the settings; an existing topic is kept as it is), wait until
 //! every partition has a leader, and remember them. Dead-letter topics are ordinary topics.
+//! A created topic keeps its records forever (`retention.ms=-1`, `retention.bytes=-1`: the
+//! events are the source of truth a rebuild replays, docs/design.md#recovery-is-replay),
+//! unless it was declared a hint topic ([`KafkaLog::declare_hint_topics`]: the notify
+//! topic), which gets `hint_retention_ms`. [`KafkaLog::retention_findings`] names existing
+//! topics whose retention would delete history.
 //!
 //! # Consuming: at-least-once, commits by hand
 //! A subscription is a consumer in the group with `enable.auto.commit=false`,
@@ -76,6 +81,7 @@ use crate::errors::log_error;
 pub use crate::settings::KafkaSettings;
 pub use crate::subscription::KafkaSubscription;
 use crate::subscription::{AssignmentTracker, TrackingContext};
+pub use crate::topics::RetentionFinding;
 use crate::topics::TopicCreator;
 
 /// How long [`KafkaLog::connect`] waits for the cluster's first answer.
@@ -112,6 +118,19 @@ impl KafkaLog {
         })?;
         let producer = create_producer(&settings)?;
         Ok(Arc::new(KafkaLog { settings, producer: Mutex::new(producer), topics }))
+    }
+
+    /// Declares `topics` as carrying hints nobody replays (the notify topic): when the
+    /// adapter creates them, they get `hint_retention_ms`. Every other topic it creates
+    /// keeps its records (`event_retention_ms`, `retention.bytes=-1`).
+    pub fn declare_hint_topics(&self, topics: impl IntoIterator<Item = TopicName>) {
+        self.topics.declare_hints(topics);
+    }
+
+    /// The existing topics of `topics` whose retention would delete history a rebuild
+    /// needs (anything but `retention.ms=-1` and `retention.bytes=-1`).
+    pub async fn retention_findings(&self, topics: &[TopicName]) -> Result<Vec<RetentionFinding>, LogError> {
+        self.topics.retention_findings(topics).await
     }
 
     /// The settings this log was connected with.

@@ -22,6 +22,13 @@ pub struct KafkaSettings {
     pub replication_factor: i32,
     /// librdkafka's `client.id`, shown in broker logs and metrics.
     pub client_id: String,
+    /// `retention.ms` of the topics the adapter creates for records that are the source of
+    /// truth (events, dead letters): `-1`, never deleted, since a rebuild replays them from
+    /// the beginning. Their `retention.bytes` is `-1` too.
+    pub event_retention_ms: i64,
+    /// `retention.ms` of the topics declared as hints ([`crate::KafkaLog::declare_hint_topics`]:
+    /// the notify topic), which nobody replays; 24 hours by default.
+    pub hint_retention_ms: i64,
     /// Further librdkafka properties (`security.protocol`, `sasl.*`, `linger.ms`, …) for
     /// every client the adapter creates. They cannot switch off what the contract needs:
     /// the producer's idempotence and `acks=all`, and the consumer's manual commits.
@@ -35,6 +42,8 @@ impl Default for KafkaSettings {
             partitions: 8,
             replication_factor: -1,
             client_id: "tidings".to_owned(),
+            event_retention_ms: -1,
+            hint_retention_ms: 24 * 3600 * 1000,
             extra: BTreeMap::new(),
         }
     }

@@ -4,7 +4,7 @@ use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use tidings_ports::LogError;
@@ -17,6 +17,30 @@ use crate::settings::KafkaSettings;
 /// How long the cluster may take to create a topic and to tell its brokers.
 const TOPIC_CREATION_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// An existing topic whose retention deletes records a rebuild would need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionFinding {
+    pub topic: TopicName,
+    pub retention_ms: Option<String>,
+    pub retention_bytes: Option<String>,
+}
+
+impl std::fmt::Display for RetentionFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unset = || "?".to_owned();
+        write!(
+            f,
+            "topic {} deletes history (retention.ms={}, retention.bytes={}): a rebuild replays it from the \
+             beginning; keep it with kafka-configs.sh --alter --entity-type topics --entity-name {} \
+             --add-config retention.ms=-1,retention.bytes=-1",
+            self.topic,
+            self.retention_ms.clone().unwrap_or_else(unset),
+            self.retention_bytes.clone().unwrap_or_else(unset),
+            self.topic
+        )
+    }
+}
+
 /// Creates missing topics with the configured partitions and replicas, and waits until
 /// the cluster's metadata shows them with a leader for every partition, so producers and
 /// consumers find them at once.
@@ -24,8 +48,13 @@ pub(crate) struct TopicCreator {
     admin: Arc<AdminClient<DefaultClientContext>>,
     partitions: i32,
     replication_factor: i32,
+    event_retention_ms: String,
+    hint_retention_ms: String,
     /// Topics known to exist; only grows (the adapter never deletes topics).
     known: Mutex<HashSet<TopicName>>,
+    /// Topics of hints, created with the short retention; every other topic keeps its
+    /// records.
+    hints: Mutex<HashSet<TopicName>>,
 }
 
 impl std::fmt::Debug for TopicCreator {
@@ -58,7 +87,10 @@ impl TopicCreator {
             admin: Arc::new(admin),
             partitions: settings.partitions,
             replication_factor: settings.replication_factor,
+            event_retention_ms: settings.event_retention_ms.to_string(),
+            hint_retention_ms: settings.hint_retention_ms.to_string(),
             known: Mutex::new(HashSet::new()),
+            hints: Mutex::new(HashSet::new()),
         })
     }
 
@@ -98,10 +130,22 @@ impl TopicCreator {
         Ok(())
     }
 
+    /// Marks `topics` as carrying hints: created with `hint_retention_ms`.
+    pub(crate) fn declare_hints(&self, topics: impl IntoIterator<Item = TopicName>) {
+        self.hints.lock().expect("hint topics lock").extend(topics);
+    }
+
     async fn create(&self, topics: &[&TopicName]) -> Result<(), LogError> {
+        let hints = self.hints.lock().expect("hint topics lock").clone();
         let new_topics: Vec<NewTopic<'_>> = topics
             .iter()
-            .map(|topic| NewTopic::new(topic, self.partitions, TopicReplication::Fixed(self.replication_factor)))
+            .map(|topic| {
+                let created = NewTopic::new(topic, self.partitions, TopicReplication::Fixed(self.replication_factor));
+                match hints.contains(*topic) {
+                    true => created.set("retention.ms", &self.hint_retention_ms),
+                    false => created.set("retention.ms", &self.event_retention_ms).set("retention.bytes", "-1"),
+                }
+            })
             .collect();
         let options = AdminOptions::new()
             .operation_timeout(Some(TOPIC_CREATION_TIMEOUT))
@@ -121,6 +165,30 @@ impl TopicCreator {
             }
         }
         Ok(())
+    }
+
+    /// For each existing topic of `topics` whose `retention.ms` or `retention.bytes` is not
+    /// `-1`: what it would delete. Topics that do not exist yet are not named.
+    pub(crate) async fn retention_findings(&self, topics: &[TopicName]) -> Result<Vec<RetentionFinding>, LogError> {
+        let resources: Vec<ResourceSpecifier<'_>> =
+            topics.iter().map(|topic| ResourceSpecifier::Topic(topic.as_str())).collect();
+        let options = AdminOptions::new().request_timeout(Some(TOPIC_CREATION_TIMEOUT));
+        let described = self
+            .admin
+            .describe_configs(&resources, &options)
+            .await
+            .map_err(|error| log_error("describe topic configs", &error))?;
+        let mut findings = Vec::new();
+        for (topic, resource) in topics.iter().zip(described) {
+            // A missing topic is created with the adapter's settings when first used.
+            let Ok(resource) = resource else { continue };
+            let value = |key: &str| resource.get(key).and_then(|entry| entry.value.clone());
+            let (ms, bytes) = (value("retention.ms"), value("retention.bytes"));
+            if ms.as_deref().is_some_and(|ms| ms != "-1") || bytes.as_deref().is_some_and(|bytes| bytes != "-1") {
+                findings.push(RetentionFinding { topic: topic.clone(), retention_ms: ms, retention_bytes: bytes });
+            }
+        }
+        Ok(findings)
     }
 
     /// Waits until the metadata shows `topic` with a leader for each partition.

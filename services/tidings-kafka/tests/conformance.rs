@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tidings_kafka::{KafkaLog, KafkaSettings};
+use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, ResourceSpecifier, TopicReplication};
+use rdkafka::client::DefaultClientContext;
+use tidings_kafka::{KafkaLog, KafkaSettings, RetentionFinding};
 use tidings_ports::conformance::{PATIENCE, poll_until, positions, record, unique_name};
 use tidings_ports::{EventLog, LogRecord, OutgoingRecord, RecordPosition};
 
@@ -102,4 +104,61 @@ async fn a_commit_after_a_rebalance_never_rewinds_the_new_owner() {
     assert_eq!(first_partitions_again, first_partitions);
     let first_lag = first.lag().await.expect("lag") as usize;
     assert_eq!(first_lag, 64 * 3 - expected_by_second.len() - first_partitions.len());
+}
+
+/// An admin client of the test broker, for what the adapter does not do itself.
+fn admin() -> AdminClient<DefaultClientContext> {
+    rdkafka::ClientConfig::new().set("bootstrap.servers", bootstrap_servers()).create().expect("admin client")
+}
+
+/// The configs of `topic`: retention.ms and retention.bytes, as the broker reports them.
+async fn retention_of(topic: &str) -> (Option<String>, Option<String>) {
+    let described = admin()
+        .describe_configs(&[ResourceSpecifier::Topic(topic)], &AdminOptions::new())
+        .await
+        .expect("describe configs");
+    let resource = described.into_iter().next().expect("one resource").expect("the topic's configs");
+    let value = |key: &str| resource.get(key).and_then(|entry| entry.value.clone());
+    (value("retention.ms"), value("retention.bytes"))
+}
+
+/// Event topics are the source of truth a rebuild replays: created to keep everything. The
+/// notify topic carries hints: created with a short retention.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn created_topics_keep_history_and_hint_topics_expire() {
+    let log = kafka_log().await;
+    let (events, hints) = (unique_name("events"), unique_name("hints"));
+    log.declare_hint_topics([hints.clone()]);
+    log.append(vec![record(&events, "k", "e".into()), record(&hints, "k", "h".into())]).await.expect("append");
+    assert_eq!(retention_of(&events).await, (Some("-1".into()), Some("-1".into())));
+    assert_eq!(retention_of(&hints).await.0, Some((24 * 3600 * 1000).to_string()));
+    let findings = log.retention_findings(&[events.clone(), unique_name("missing")]).await.expect("check");
+    assert_eq!(findings, Vec::new(), "a topic the adapter created, and one that does not exist yet");
+}
+
+/// A topic made by someone else with the broker's 7-day default is named, with the fix.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_existing_event_topic_that_deletes_history_is_named() {
+    let topic = unique_name("weekly");
+    let weekly = NewTopic::new(&topic, 1, TopicReplication::Fixed(1)).set("retention.ms", "604800000");
+    let created = admin().create_topics(&[weekly], &AdminOptions::new()).await.expect("create topics");
+    assert!(created.iter().all(Result::is_ok), "{created:?}");
+    let log = kafka_log().await;
+    let findings = poll_findings(&log, &topic).await;
+    assert_eq!(findings.len(), 1, "{findings:?}");
+    assert_eq!(findings[0].retention_ms.as_deref(), Some("604800000"));
+    let warning = findings[0].to_string();
+    assert!(warning.contains(&topic) && warning.contains("retention.ms=-1"), "{warning}");
+}
+
+/// The findings for `topic`, once the broker describes it (a new topic's metadata may lag).
+async fn poll_findings(log: &KafkaLog, topic: &str) -> Vec<RetentionFinding> {
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        let findings = log.retention_findings(&[topic.to_owned()]).await.expect("check");
+        if !findings.is_empty() || Instant::now() > deadline {
+            return findings;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }

@@ -8,9 +8,10 @@ use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tidings_embedded::{EmbeddedEngines, EmbeddedSettings};
 use tidings_kafka::KafkaLog;
+use tidings_ports::log::Topics;
 use tidings_ports::{EventLog, Store};
 use tidings_scylla::ScyllaStore;
-use tracing::info;
+use tracing::{info, warn};
 
 use crate::config::Config;
 
@@ -77,9 +78,13 @@ impl Engines {
     pub async fn open(config: &Config) -> anyhow::Result<Self> {
         let mut embedded = EmbeddedOpener::new(config);
         let log: Arc<dyn EventLog> = match &config.log {
-            LogConfig::Kafka(settings) => KafkaLog::connect(settings.clone())
-                .await
-                .with_context(|| format!("connecting to Kafka at {}", settings.bootstrap_servers))?,
+            LogConfig::Kafka(settings) => {
+                let kafka = KafkaLog::connect(settings.clone())
+                    .await
+                    .with_context(|| format!("connecting to Kafka at {}", settings.bootstrap_servers))?;
+                keep_history(&kafka, &Topics::with_prefix(&config.topics.prefix)).await;
+                kafka
+            }
             LogConfig::Embedded { .. } => embedded.open()?.log.clone(),
         };
         let store: Arc<dyn Store> = match &config.store {
@@ -104,6 +109,23 @@ impl Engines {
             StoreConfig::Scylla(scylla) => format!("CQL store at {}", scylla.nodes.join(",")),
         };
         format!("{log}, {store}")
+    }
+}
+
+/// Declares the notify topic a hint topic (short retention), and warns about every existing
+/// event topic whose retention would delete the history a rebuild replays
+/// (docs/design.md#recovery-is-replay). A failed check is a warning too: it must not keep a
+/// process from starting.
+async fn keep_history(kafka: &KafkaLog, topics: &Topics) {
+    kafka.declare_hint_topics([topics.notify.clone()]);
+    let kept = [topics.mailbox.clone(), topics.broadcast.clone(), topics.dead_letter.clone()];
+    match kafka.retention_findings(&kept).await {
+        Ok(findings) => {
+            for finding in findings {
+                warn!(topic = %finding.topic, "{finding}");
+            }
+        }
+        Err(error) => warn!(%error, "could not check the event topics' retention"),
     }
 }
 

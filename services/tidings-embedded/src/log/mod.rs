@@ -1,5 +1,6 @@
 //! The embedded event log: partitioned topics in fjall, appends group-committed by one
-//! writer thread, single-process consumer groups.
+//! writer thread, single-process consumer groups. It keeps every record for good (nothing
+//! here deletes one): the history a rebuild replays (docs/design.md#recovery-is-replay).
 //!
 //! This module holds the handle, what it shares with the writer and the members, and the
 //! recovery of partition ends on open; [`writer`] group-commits appends, [`subscription`]
