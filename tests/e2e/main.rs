@@ -356,6 +356,13 @@ async fn bad_input_gets_a_clear_error_and_writes_nothing(server: Server) {
         assert_eq!(error["error"]["field"].as_str(), Some(field), "{case}: {error}");
         assert!(!error["error"]["message"].as_str().unwrap_or_default().is_empty(), "{case}");
     }
+    let oversized = json!({"mode": "unicast", "from_uid": 1, "to_uids": [90], "content": "x".repeat(3 << 20)});
+    let (status, error) = app.raw(Method::POST, &path, &oversized.to_string()).await;
+    assert_eq!(
+        (status, error["error"]["code"].as_str(), error["error"]["field"].as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, Some("too_large"), Some("body")),
+        "{error}"
+    );
 
     let operator = server.operator(APP);
     let id = operator.create_broadcast(APP, json!({"content": "draft"})).await;

@@ -97,6 +97,10 @@ pub enum AuthError {
     Forbidden(String),
 }
 
+/// The longest `Authorization` header looked at: a token is a few hundred bytes; a longer
+/// header is refused before any decoding work.
+pub const MAX_AUTHORIZATION_BYTES: usize = 4096;
+
 /// Signs and checks tokens with one shared secret.
 #[derive(Clone)]
 pub struct Authenticator {
@@ -114,7 +118,9 @@ impl std::fmt::Debug for Authenticator {
 impl Authenticator {
     pub fn new(secret: &[u8]) -> Self {
         let mut validation = Validation::new(Algorithm::HS256);
+        // A token without an expiry would be good forever; one not valid yet is not valid.
         validation.set_required_spec_claims(&["exp", "sub"]);
+        validation.validate_nbf = true;
         validation.leeway = 5;
         Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), validation }
     }
@@ -130,8 +136,16 @@ impl Authenticator {
             .map_err(|error| AuthError::Invalid(error.to_string()))
     }
 
-    /// Checks an `Authorization` header value.
+    /// Checks an `Authorization` header value (at most [`MAX_AUTHORIZATION_BYTES`]).
     pub fn verify_header(&self, header: Option<&str>) -> Result<Claims, AuthError> {
+        if let Some(value) = header
+            && value.len() > MAX_AUTHORIZATION_BYTES
+        {
+            return Err(AuthError::Invalid(format!(
+                "the Authorization header has {} bytes, above {MAX_AUTHORIZATION_BYTES}",
+                value.len()
+            )));
+        }
         let token = header
             .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
             .map(str::trim)
@@ -159,6 +173,40 @@ mod tests {
         let expired = auth.mint(&claims(CallerRole::User, 1_000));
         assert!(matches!(auth.verify(&expired), Err(AuthError::Invalid(_))));
         assert_eq!(auth.verify_header(None), Err(AuthError::Missing));
+    }
+
+    /// A token with the given raw claims (any JSON), signed with `secret`.
+    fn raw_token(claims: serde_json::Value) -> String {
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &EncodingKey::from_secret(b"secret"))
+            .expect("signing")
+    }
+
+    #[test]
+    fn tokens_without_an_expiry_or_not_valid_yet_are_refused() {
+        let auth = Authenticator::new(b"secret");
+        let now = tidings_domain::time::now_s();
+        let base = serde_json::json!({"role": "user", "app_id": 1, "sub": "42"});
+        let with = |extra: serde_json::Value| {
+            let mut claims = base.clone();
+            claims.as_object_mut().expect("an object").extend(extra.as_object().expect("an object").clone());
+            raw_token(claims)
+        };
+        assert!(auth.verify(&with(serde_json::json!({"exp": now + 60}))).is_ok(), "the control");
+        assert!(matches!(auth.verify(&with(serde_json::json!({}))), Err(AuthError::Invalid(_))), "no exp");
+        let later = with(serde_json::json!({"exp": now + 3600, "nbf": now + 600}));
+        assert!(matches!(auth.verify(&later), Err(AuthError::Invalid(_))), "nbf in 10 minutes");
+        let begun = with(serde_json::json!({"exp": now + 3600, "nbf": now - 1}));
+        assert!(auth.verify(&begun).is_ok(), "nbf passed");
+    }
+
+    #[test]
+    fn an_oversized_authorization_header_is_refused_unread() {
+        let auth = Authenticator::new(b"secret");
+        let token = auth.mint(&claims(CallerRole::User, tidings_domain::time::now_s() + 60));
+        let padded = format!("Bearer {token}{}", " ".repeat(MAX_AUTHORIZATION_BYTES));
+        let Err(AuthError::Invalid(reason)) = auth.verify_header(Some(&padded)) else { panic!("accepted") };
+        assert!(reason.contains("Authorization header"), "{reason}");
+        assert!(auth.verify_header(Some(&format!("Bearer {token}"))).is_ok());
     }
 
     #[test]

@@ -21,7 +21,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `invalid_field`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `unavailable`, `internal`.
+    /// `not_found`, `conflict`, `too_large`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The offending field, when one field is to blame (dotted path for nested fields).
@@ -43,6 +43,13 @@ impl ApiError {
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
         let mut error = Self::new(StatusCode::BAD_REQUEST, "invalid_field", message);
         error.detail.field = Some(field.into());
+        error
+    }
+
+    /// 413: a body above the limit; nothing was read further.
+    pub fn too_large(message: impl Into<String>) -> Self {
+        let mut error = Self::new(StatusCode::PAYLOAD_TOO_LARGE, "too_large", message);
+        error.detail.field = Some("body".into());
         error
     }
 

@@ -4,6 +4,7 @@ use axum::body::Bytes;
 use axum::extract::FromRef;
 use axum::extract::rejection::PathRejection;
 use axum::extract::{FromRequest, FromRequestParts, Path, Request};
+use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, CONTENT_TYPE, USER_AGENT};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
@@ -13,7 +14,12 @@ use tidings_domain::message::Mailbox;
 use crate::auth::{Authenticator, Claims};
 use crate::error::ApiError;
 
-/// A JSON body; a malformed body or a bad field is answered with the field's path.
+/// The largest request body read (axum's own limit, set explicitly by [`crate::api_router`]):
+/// the largest batch send is a few hundred kilobytes.
+pub const MAX_BODY_BYTES: usize = 2 * 1024 * 1024;
+
+/// A JSON body; a malformed body or a bad field is answered with the field's path, a body
+/// above [`MAX_BODY_BYTES`] with 413.
 #[derive(Debug)]
 pub struct ValidJson<T>(pub T);
 
@@ -29,9 +35,10 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
         if !is_json {
             return Err(ApiError::field("body", "expected Content-Type: application/json"));
         }
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| ApiError::field("body", rejection.body_text()))?;
+        let bytes = Bytes::from_request(request, state).await.map_err(|rejection| match rejection.status() {
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(format!("the body is above {MAX_BODY_BYTES} bytes")),
+            _ => ApiError::field("body", rejection.body_text()),
+        })?;
         let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
         serde_path_to_error::deserialize(deserializer).map(ValidJson).map_err(|error| {
             let message = error.inner().to_string();

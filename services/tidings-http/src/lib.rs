@@ -58,7 +58,9 @@ pub fn api_router(surfaces: ApiSurfaces) -> Router {
     if let Some(state) = surfaces.clients {
         router = router.merge(routes::client_routes().with_state(state));
     }
-    router.layer(axum::middleware::from_fn(metrics_layer::record))
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(metrics_layer::record))
 }
 
 pub fn describe_metrics() {

@@ -58,6 +58,8 @@ impl CommonErrors {
         ("500", "an internal error; nothing is known to have been written"),
         ("503", "the event log or the store is unavailable; nothing was accepted; retry"),
     ];
+    /// Operations that take a body answer this one too.
+    const TOO_LARGE: (&'static str, &'static str) = ("413", "the body is above the limit (2 MiB); nothing was read");
 }
 
 impl Modify for CommonErrors {
@@ -72,7 +74,8 @@ impl Modify for CommonErrors {
 }
 
 fn add_error_answers(operation: &mut Operation) {
-    for (status, description) in CommonErrors::ANSWERS {
+    let with_body = operation.request_body.is_some().then_some(CommonErrors::TOO_LARGE);
+    for (status, description) in CommonErrors::ANSWERS.into_iter().chain(with_body) {
         operation.responses.responses.entry(status.to_owned()).or_insert_with(|| {
             let body = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
             ResponseBuilder::new().description(description).content("application/json", body).build().into()

@@ -283,7 +283,7 @@ export interface components {
         ErrorDetail: {
             /**
              * @description A stable, machine-readable code: `invalid_field`, `unauthorized`, `forbidden`,
-             *     `not_found`, `conflict`, `unavailable`, `internal`.
+             *     `not_found`, `conflict`, `too_large`, `unavailable`, `internal`.
              */
             code: string;
             /** @description The offending field, when one field is to blame (dotted path for nested fields). */
@@ -543,6 +543,15 @@ export interface operations {
             };
             /** @description another change to the broadcast came first; this one changed nothing */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -813,6 +822,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description an internal error; nothing is known to have been written */
             500: {
                 headers: {
@@ -979,6 +997,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorBody"];
                 };
             };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
             /** @description an internal error; nothing is known to have been written */
             500: {
                 headers: {
@@ -1125,6 +1152,15 @@ export interface operations {
             };
             /** @description another whitelist change came first; this one changed nothing */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -1369,6 +1405,15 @@ export interface operations {
             };
             /** @description the token's role or app does not allow this operation */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
                 headers: {
                     [name: string]: unknown;
                 };
