@@ -1,7 +1,7 @@
 //! Errors at the HTTP edge: a status and a JSON body naming the offending field.
 
 use axum::Json;
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use tidings_domain::FieldError;
@@ -60,7 +60,14 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        (self.status, Json(ErrorBody { error: self.detail })).into_response()
+        let too_large = self.status == StatusCode::PAYLOAD_TOO_LARGE;
+        let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
+        if too_large {
+            // The rest of the body was never read, so the connection can't carry another
+            // request: say so, or a client's pool would send its next request into it.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+        }
+        response
     }
 }
 

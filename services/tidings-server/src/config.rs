@@ -21,6 +21,7 @@ use tidings_puller::PullerSettings;
 
 use crate::auth::AuthConfig;
 use crate::engines::{LogConfig, StoreConfig};
+use crate::listener::ListenerSettings;
 use crate::telemetry::TelemetryConfig;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -33,6 +34,7 @@ pub struct Config {
     pub listen: SocketAddr,
     /// The admin listener: /metrics, /health/live, /health/ready.
     pub admin_listen: SocketAddr,
+    pub listeners: ListenerSettings,
     pub auth: AuthConfig,
     pub log: LogConfig,
     pub topics: TopicsConfig,
@@ -51,6 +53,7 @@ impl Default for Config {
             embedded: EmbeddedSettings::default(),
             listen: "127.0.0.1:8080".parse().expect("valid address"),
             admin_listen: "127.0.0.1:9090".parse().expect("valid address"),
+            listeners: ListenerSettings::default(),
             auth: AuthConfig::default(),
             log: LogConfig::default(),
             topics: TopicsConfig::default(),
@@ -113,6 +116,7 @@ impl Config {
         self.ingest.validate().map_err(|e| in_section("ingest", e))?;
         self.projector.validate().map_err(|e| in_section("projector", e))?;
         self.gateway.validate().map_err(|e| in_section("gateway", e))?;
+        self.listeners.validate().map_err(|e| in_section("listeners", e))?;
         anyhow::ensure!(self.embedded.block_cache_mib >= 1, "embedded.block_cache_mib must be at least 1");
         anyhow::ensure!(self.log.partitions() >= 1, "log.partitions must be at least 1");
         Ok(())

@@ -93,10 +93,10 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
             });
             router = router.merge(gateway.router());
         }
-        serve(&mut tasks, "API", config.listen, router, &shutdown).await?;
+        serve(&mut tasks, "API", config.listen, router, &config.listeners, &shutdown).await?;
     }
     let admin = admin_router(AdminState { metrics, public_cache });
-    serve(&mut tasks, "admin", config.admin_listen, admin, &shutdown).await?;
+    serve(&mut tasks, "admin", config.admin_listen, admin, &config.listeners, &shutdown).await?;
     info!(?roles, data_dir = %config.data_dir.display(), "tidings running");
 
     let first = tasks.join_next().await.expect("tasks were spawned");
@@ -117,14 +117,13 @@ async fn serve(
     name: &'static str,
     address: std::net::SocketAddr,
     router: axum::Router,
+    limits: &crate::listener::ListenerSettings,
     shutdown: &CancellationToken,
 ) -> anyhow::Result<()> {
     let listener =
         TcpListener::bind(address).await.with_context(|| format!("binding the {name} listener {address}"))?;
     info!(listener = name, address = %listener.local_addr()?, "listening");
-    let stop = shutdown.clone();
-    tasks.spawn(async move {
-        axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await.context(name)
-    });
+    let (stop, limits) = (shutdown.clone(), limits.clone());
+    tasks.spawn(async move { crate::listener::serve(listener, router, &limits, stop).await.context(name) });
     Ok(())
 }
