@@ -21,7 +21,7 @@ pub struct ErrorBody {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ErrorDetail {
     /// A stable, machine-readable code: `invalid_field`, `unauthorized`, `forbidden`,
-    /// `not_found`, `conflict`, `too_large`, `unavailable`, `internal`.
+    /// `not_found`, `conflict`, `too_large`, `rate_limited`, `unavailable`, `internal`.
     pub code: &'static str,
     pub message: String,
     /// The offending field, when one field is to blame (dotted path for nested fields).
@@ -33,11 +33,12 @@ pub struct ErrorDetail {
 pub struct ApiError {
     status: StatusCode,
     detail: ErrorDetail,
+    retry_after: Option<std::time::Duration>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        Self { status, detail: ErrorDetail { code, message: message.into(), field: None } }
+        Self { status, detail: ErrorDetail { code, message: message.into(), field: None }, retry_after: None }
     }
 
     pub fn field(field: impl Into<String>, message: impl Into<String>) -> Self {
@@ -53,6 +54,17 @@ impl ApiError {
         error
     }
 
+    /// 429: the app's sends are above its rate; retry after `wait` (`Retry-After`).
+    pub fn rate_limited(wait: std::time::Duration) -> Self {
+        let mut error = Self::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "rate_limited",
+            format!("this app's sends are above its rate; retry after {} ms", wait.as_millis()),
+        );
+        error.retry_after = Some(wait);
+        error
+    }
+
     pub fn status(&self) -> StatusCode {
         self.status
     }
@@ -61,7 +73,12 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let too_large = self.status == StatusCode::PAYLOAD_TOO_LARGE;
+        let retry_after = self.retry_after;
         let mut response = (self.status, Json(ErrorBody { error: self.detail })).into_response();
+        if let Some(wait) = retry_after {
+            let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds.max(1)));
+        }
         if too_large {
             // The rest of the body was never read, so the connection can't carry another
             // request: say so, or a client's pool would send its next request into it.

@@ -15,6 +15,7 @@ pub mod error;
 pub mod extract;
 mod metrics_layer;
 pub mod openapi;
+pub mod rates;
 pub mod routes;
 
 use axum::Router;
@@ -30,6 +31,7 @@ pub use auth::{Authenticator, CallerRole, Claims};
 pub struct BusinessState {
     pub ingest: Ingest,
     pub auth: Authenticator,
+    pub rates: rates::SendRates,
 }
 
 /// What the client handlers share.

@@ -36,6 +36,10 @@ pub struct IngestSettings {
     /// How long a broadcast command waits for its projection before answering "accepted".
     #[serde(rename = "projection_wait_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
     pub projection_wait: Duration,
+    /// Business sends a second one app may make over HTTP (429 beyond); 0: no limit.
+    pub sends_per_second_per_app: u32,
+    /// How many of them may come at once; 0: as many as `sends_per_second_per_app`.
+    pub send_burst_per_app: u32,
 }
 
 impl Default for IngestSettings {
@@ -46,6 +50,8 @@ impl Default for IngestSettings {
             max_msgkey_bytes: 128,
             max_whitelist_uids: 10_000,
             projection_wait: Duration::from_secs(5),
+            sends_per_second_per_app: 0,
+            send_burst_per_app: 0,
         }
     }
 }

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use tidings_gateway::Gateway;
 use tidings_http::admin::{AdminState, admin_router};
+use tidings_http::rates::SendRates;
 use tidings_http::{ApiSurfaces, Authenticator, BusinessState, ClientState, api_router};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -64,7 +65,11 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
         let ingest = services.ingest();
         let pulls = roles.contains(&ServerRole::Pull);
         let surfaces = ApiSurfaces {
-            business: business.then(|| BusinessState { ingest: ingest.clone(), auth: auth.clone() }),
+            business: business.then(|| BusinessState {
+                ingest: ingest.clone(),
+                auth: auth.clone(),
+                rates: SendRates::new(config.ingest.sends_per_second_per_app, config.ingest.send_burst_per_app),
+            }),
             clients: public_cache.clone().filter(|_| pulls).map(|cache| ClientState {
                 ingest: ingest.clone(),
                 puller: services.puller(cache),

@@ -283,7 +283,7 @@ export interface components {
         ErrorDetail: {
             /**
              * @description A stable, machine-readable code: `invalid_field`, `unauthorized`, `forbidden`,
-             *     `not_found`, `conflict`, `too_large`, `unavailable`, `internal`.
+             *     `not_found`, `conflict`, `too_large`, `rate_limited`, `unavailable`, `internal`.
              */
             code: string;
             /** @description The offending field, when one field is to blame (dotted path for nested fields). */
@@ -1000,6 +1000,17 @@ export interface operations {
             /** @description the body is above the limit (2 MiB); nothing was read */
             413: {
                 headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description this app's sends are above `ingest.sends_per_second_per_app`; nothing was written; retry after `Retry-After` seconds */
+            429: {
+                headers: {
+                    /** @description seconds to wait */
+                    "Retry-After"?: number;
                     [name: string]: unknown;
                 };
                 content: {

@@ -39,7 +39,9 @@ pub(crate) struct ActionPath {
     params(("app_id" = i64, Path, description = "the app; must match the token's")),
     request_body = SendRequest,
     responses((status = 202, description = "durably accepted by the log", body = SendAccepted),
-        (status = 400, description = "bad input; nothing was written", body = ErrorBody)))]
+        (status = 400, description = "bad input; nothing was written", body = ErrorBody),
+        (status = 429, description = "this app's sends are above `ingest.sends_per_second_per_app`; nothing was written; retry after `Retry-After` seconds", body = ErrorBody,
+            headers(("Retry-After" = i64, description = "seconds to wait")))))]
 pub(crate) async fn send_message(
     State(state): State<BusinessState>,
     Caller(claims): Caller,
@@ -47,6 +49,7 @@ pub(crate) async fn send_message(
     ValidJson(request): ValidJson<SendRequest>,
 ) -> Result<(StatusCode, Json<SendAccepted>), ApiError> {
     claims.require(&[CallerRole::App], path.app_id)?;
+    state.rates.admit(path.app_id)?;
     let accepted = state.ingest.send(path.app_id, &request.into()).await?;
     Ok((StatusCode::ACCEPTED, Json(SendAccepted::from(accepted))))
 }
