@@ -56,6 +56,33 @@ pub async fn log_in(url: &str, source: Option<IpAddr>, uid: i64) -> anyhow::Resu
     Ok(socket)
 }
 
+/// Logs every user of `uids` in, `concurrency` at a time, user `u` at `urls[u % urls.len()]`
+/// from `source`; hands each socket, with its login's latency, to `opened` as it comes.
+pub async fn log_in_all(
+    urls: &[String],
+    source: Option<IpAddr>,
+    uids: std::ops::Range<i64>,
+    concurrency: usize,
+    mut opened: impl FnMut(Socket, Duration),
+) -> anyhow::Result<()> {
+    for chunk in uids.collect::<Vec<_>>().chunks(concurrency) {
+        let mut logins = tokio::task::JoinSet::new();
+        for &uid in chunk {
+            let url = urls[uid as usize % urls.len()].clone();
+            logins.spawn(async move {
+                let began = Instant::now();
+                let socket = log_in(&url, source, uid).await.with_context(|| format!("user {uid}"))?;
+                anyhow::Ok((socket, began.elapsed()))
+            });
+        }
+        while let Some(done) = logins.join_next().await {
+            let (socket, latency) = done??;
+            opened(socket, latency);
+        }
+    }
+    Ok(())
+}
+
 /// `ws://127.0.0.1:PORT/v1/connect` → 127.0.0.1:PORT.
 fn gateway_address(url: &str) -> anyhow::Result<SocketAddr> {
     let authority = url.strip_prefix("ws://").and_then(|rest| rest.split('/').next()).context("a ws:// URL")?;

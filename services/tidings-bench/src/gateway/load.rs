@@ -11,7 +11,6 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use tokio::io::AsyncReadExt;
 
@@ -57,24 +56,12 @@ pub async fn run(args: LoadArgs) -> anyhow::Result<()> {
     // Live until the parent closes stdin; the deadline only bounds a forgotten process.
     let until = Instant::now() + Duration::from_secs(24 * 3600);
     let mut latencies = Vec::with_capacity(args.count);
-    let uids: Vec<i64> = (args.first_uid..args.first_uid + args.count as i64).collect();
-    for chunk in uids.chunks(args.concurrency) {
-        let mut logins = tokio::task::JoinSet::new();
-        for &uid in chunk {
-            let url = args.urls[uid as usize % args.urls.len()].clone();
-            logins.spawn(async move {
-                let began = Instant::now();
-                let socket =
-                    clients::log_in(&url, Some(args.source), uid).await.with_context(|| format!("user {uid}"))?;
-                anyhow::Ok((socket, began.elapsed()))
-            });
-        }
-        while let Some(done) = logins.join_next().await {
-            let (socket, latency) = done??;
-            latencies.push(latency.as_micros() as u64);
-            tokio::spawn(clients::live(socket, observers.clone(), until));
-        }
-    }
+    let uids = args.first_uid..args.first_uid + args.count as i64;
+    clients::log_in_all(&args.urls, Some(args.source), uids, args.concurrency, |socket, latency| {
+        latencies.push(latency.as_micros() as u64);
+        tokio::spawn(clients::live(socket, observers.clone(), until));
+    })
+    .await?;
     say(&Line::LoggedIn(LoggedIn { login_latencies_us: latencies }))?;
     let mut stdin = tokio::io::stdin();
     let mut sink = Vec::new();

@@ -35,7 +35,7 @@ use tidings_server::{Config, Overrides};
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::{Child, ChildStdout, Command};
 
-use self::clients::{Observers, Sent, WaveReport, log_in};
+use self::clients::{Observers, Sent, WaveReport};
 use self::load::{Line, LoggedIn};
 use self::server::{Deployment, Launch, SECRET};
 use crate::APP;
@@ -298,16 +298,8 @@ async fn deliver(deployment: &Deployment, args: &GatewayArgs) -> anyhow::Result<
     let first_uid = args.connections as i64 + 1;
     let urls = deployment.connect_urls();
     let mut sockets = Vec::with_capacity(args.online);
-    for chunk in (first_uid..first_uid + args.online as i64).collect::<Vec<_>>().chunks(args.concurrency) {
-        let mut logins = tokio::task::JoinSet::new();
-        for &uid in chunk {
-            let url = urls[uid as usize % urls.len()].clone();
-            logins.spawn(async move { log_in(&url, None, uid).await.with_context(|| format!("user {uid}")) });
-        }
-        while let Some(done) = logins.join_next().await {
-            sockets.push(done??);
-        }
-    }
+    let uids = first_uid..first_uid + args.online as i64;
+    clients::log_in_all(&urls, None, uids, args.concurrency, |socket, _| sockets.push(socket)).await?;
     let duration = Duration::from_secs(args.seconds);
     // Clients listen a little past the last send, for its delivery.
     let until = Instant::now() + duration + Duration::from_secs(5);
