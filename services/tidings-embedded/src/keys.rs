@@ -41,6 +41,14 @@ pub(crate) fn partition_prefix(topic: &str, partition: u32) -> Vec<u8> {
     key
 }
 
+/// The topic and partition of a [`partition_prefix`].
+pub(crate) fn split_partition_prefix(key: &[u8]) -> Option<(String, u32)> {
+    let (length, rest) = key.split_first_chunk::<2>()?;
+    let (topic, partition) = rest.split_at_checked(usize::from(u16::from_be_bytes(*length)))?;
+    let partition: [u8; 4] = partition.try_into().ok()?;
+    Some((String::from_utf8(topic.to_vec()).ok()?, u32::from_be_bytes(partition)))
+}
+
 /// One record: `topic, partition, offset` (offset big-endian, so key order = offset order).
 pub(crate) fn record_key(topic: &str, partition: u32, offset: u64) -> Vec<u8> {
     let mut key = partition_prefix(topic, partition);
@@ -143,6 +151,7 @@ mod tests {
         assert_eq!(offset_of_record_key(&record_key("t", 3, 77)), Some(77));
         // A topic is never a prefix of another topic's keys.
         assert!(!record_key("ab", 0, 0).starts_with(&partition_prefix("a", 0)));
+        assert_eq!(split_partition_prefix(&partition_prefix("t.mailbox", 7)), Some(("t.mailbox".into(), 7)));
     }
 
     #[test]

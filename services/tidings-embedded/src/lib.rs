@@ -21,6 +21,7 @@
 //! | `store_mailboxes`     | `i64↑` app_id, `i64↑` uid                | head, read mark, hidden (JSON)   |
 //! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] record JSON        |
 //! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] record JSON      |
+//! | `store_replay_checkpoints` | `str` topic, `u32` partition        | next offset to project, `u64`    |
 //!
 //! So a partition's records are one key range in offset order, a mailbox's messages one key
 //! range in `msg_id` order (read forward or backward), an app's broadcasts one range by id.

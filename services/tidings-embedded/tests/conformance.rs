@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use tempfile::TempDir;
-use tidings_embedded::EmbeddedEngines;
-use tidings_ports::{EventLog, Store};
+use tidings_embedded::{EmbeddedEngines, EmbeddedLog, EmbeddedStore};
 
 /// Partitions per topic: several, so keys spread over partitions.
 const PARTITIONS: u32 = 4;
@@ -17,16 +16,18 @@ fn engines() -> (EmbeddedEngines, TempDir) {
 }
 
 /// The log with its directory, removed once the check is done.
-async fn fresh_log() -> (Arc<dyn EventLog>, TempDir) {
+async fn fresh_log() -> (Arc<EmbeddedLog>, TempDir) {
     let (engines, dir) = engines();
     (engines.log, dir)
 }
 
 /// The store with its directory, removed once the check is done.
-async fn fresh_store() -> (Arc<dyn Store>, TempDir) {
+async fn fresh_store() -> (Arc<EmbeddedStore>, TempDir) {
     let (engines, dir) = engines();
     (engines.store, dir)
 }
 
 tidings_ports::event_log_conformance_tests!(fresh_log());
 tidings_ports::store_conformance_tests!(fresh_store());
+tidings_ports::log_history_conformance_tests!(fresh_log());
+tidings_ports::replay_store_conformance_tests!(fresh_store());

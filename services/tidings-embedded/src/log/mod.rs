@@ -6,6 +6,8 @@
 //! recovery of partition ends on open; [`writer`] group-commits appends, [`subscription`]
 //! is a member of a consumer group.
 
+mod copy;
+mod history;
 mod subscription;
 mod writer;
 
@@ -82,6 +84,9 @@ struct LogShared {
     ends: Mutex<HashMap<TopicName, Vec<u64>>>,
     /// Woken after every synced batch, for subscriptions waiting in `poll`.
     appended: Notify,
+    /// Live members per consumer group, in this process (the only one: fjall locks the
+    /// directory).
+    members: Mutex<HashMap<String, usize>>,
 }
 
 impl EmbeddedLog {
@@ -113,6 +118,7 @@ impl EmbeddedLog {
             partitions_per_new_topic: partitions.max(1),
             ends: Mutex::new(ends),
             appended: Notify::new(),
+            members: Mutex::new(HashMap::new()),
         });
         let (appends, queued) = mpsc::channel(APPEND_QUEUE_LENGTH);
         let writer = std::thread::Builder::new().name("tidings-log-writer".into()).spawn({

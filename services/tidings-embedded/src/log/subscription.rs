@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, PoisonError};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -56,6 +56,13 @@ impl EmbeddedSubscription {
         let mut partitions: Vec<(TopicName, u32)> = next.keys().cloned().collect();
         partitions.sort();
         debug!(group, partitions = partitions.len(), "joined a consumer group");
+        shared
+            .members
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(group.clone())
+            .and_modify(|n| *n += 1)
+            .or_insert(1);
         Ok(Self { shared, group, partitions, next, first_partition: 0 })
     }
 
@@ -82,6 +89,15 @@ impl EmbeddedSubscription {
             self.first_partition = (self.first_partition + 1) % count;
         }
         reads
+    }
+}
+
+impl Drop for EmbeddedSubscription {
+    fn drop(&mut self) {
+        let mut members = self.shared.members.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(count) = members.get_mut(&self.group) {
+            *count = count.saturating_sub(1);
+        }
     }
 }
 
@@ -195,17 +211,23 @@ impl LogShared {
         Ok(())
     }
 
+    /// Where the group resumes in the partition: the beginning when it never committed.
     fn committed_offset(&self, group: &str, topic: &str, partition: u32) -> fjall::Result<u64> {
+        Ok(self.committed_next(group, topic, partition)?.unwrap_or(0))
+    }
+
+    /// The group's committed next offset in the partition, if it ever committed there.
+    pub(super) fn committed_next(&self, group: &str, topic: &str, partition: u32) -> fjall::Result<Option<u64>> {
         let Some(value) = self.committed.get(keys::committed_key(group, topic, partition))? else {
-            return Ok(0);
+            return Ok(None);
         };
         let offset = value.first_chunk::<8>().ok_or_else(|| corrupt("committed offset"))?;
-        Ok(u64::from_be_bytes(*offset))
+        Ok(Some(u64::from_be_bytes(*offset)))
     }
 
     /// Reads the records of `reads`, each `(topic, partition, from, to)` with `to` exclusive
     /// and within the partition's synced end.
-    fn read(&self, reads: &[(TopicName, u32, u64, u64)]) -> fjall::Result<Vec<LogRecord>> {
+    pub(super) fn read(&self, reads: &[(TopicName, u32, u64, u64)]) -> fjall::Result<Vec<LogRecord>> {
         let mut records = Vec::new();
         for (topic, partition, from, to) in reads {
             let mut expected = *from;

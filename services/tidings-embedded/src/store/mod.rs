@@ -1,5 +1,6 @@
 //! The embedded store: mailboxes and the public mailbox in fjall keyspaces.
 
+mod inventory;
 mod mailbox_writes;
 
 use std::collections::BTreeMap;
@@ -24,6 +25,7 @@ const DELIVERIES_KEYSPACE: &str = "store_deliveries";
 const MAILBOXES_KEYSPACE: &str = "store_mailboxes";
 const BROADCASTS_KEYSPACE: &str = "store_broadcasts";
 const PUBLIC_STATES_KEYSPACE: &str = "store_public_states";
+const REPLAY_CHECKPOINTS_KEYSPACE: &str = "store_replay_checkpoints";
 
 /// The embedded [`Store`].
 ///
@@ -52,6 +54,8 @@ struct StoreInner {
     mailboxes: Keyspace,
     broadcasts: Keyspace,
     public_states: Keyspace,
+    /// Where a rebuild into this store resumes (`tidings replay rebuild`).
+    replay_checkpoints: Keyspace,
     /// Held by each `apply_mailbox_changes` from reading the mailboxes' states to writing
     /// them back, so two concurrent calls can't lose each other's changes.
     mailbox_writes: Mutex<()>,
@@ -74,6 +78,7 @@ impl EmbeddedStore {
             mailboxes: keyspace(MAILBOXES_KEYSPACE)?,
             broadcasts: keyspace(BROADCASTS_KEYSPACE)?,
             public_states: keyspace(PUBLIC_STATES_KEYSPACE)?,
+            replay_checkpoints: keyspace(REPLAY_CHECKPOINTS_KEYSPACE)?,
             database,
             mailbox_writes: Mutex::new(()),
         };

@@ -5,6 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::history::LogHistory;
+use crate::inventory::ReplayStore;
 use crate::log::{EventLog, LogRecord, OutgoingRecord, RecordPosition, Subscription};
 use crate::store::Store;
 
@@ -38,6 +40,8 @@ macro_rules! fixtures_of {
 
 fixtures_of!(EventLog);
 fixtures_of!(Store);
+fixtures_of!(LogHistory);
+fixtures_of!(ReplayStore);
 
 /// How long a check waits for something the contract says will happen.
 pub const PATIENCE: Duration = Duration::from_secs(30);
@@ -100,7 +104,7 @@ pub fn record(topic: &str, key: &str, payload: String) -> OutgoingRecord {
 }
 
 /// The records' payloads, as text.
-pub(super) fn payloads(records: &[LogRecord]) -> Vec<String> {
+pub(crate) fn payloads(records: &[LogRecord]) -> Vec<String> {
     records.iter().map(|record| String::from_utf8_lossy(&record.payload).into_owned()).collect()
 }
 

@@ -57,6 +57,44 @@ macro_rules! store_conformance_tests {
     };
 }
 
+/// Expands into one `#[tokio::test]` per check of
+/// [`history`](crate::conformance::history), in a module `log_history_conformance`.
+#[macro_export]
+macro_rules! log_history_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            log_history_conformance,
+            LogHistory,
+            history,
+            $factory,
+            [
+                partitions_cover_what_was_appended_and_reads_return_ranges,
+                reading_history_moves_no_group,
+                committed_positions_follow_commits_and_can_be_set,
+            ]
+        );
+    };
+}
+
+/// Expands into one `#[tokio::test]` per check of
+/// [`inventory`](crate::conformance::inventory), in a module `replay_store_conformance`.
+#[macro_export]
+macro_rules! replay_store_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            replay_store_conformance,
+            ReplayStore,
+            inventory,
+            $factory,
+            [
+                replay_checkpoints_are_saved_and_replaced,
+                mailboxes_page_through_every_mailbox_once,
+                deliveries_and_apps_are_listed,
+            ]
+        );
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {

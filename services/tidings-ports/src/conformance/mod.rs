@@ -22,6 +22,11 @@
 //! `app_id`s and `uid`s, from [`unique_name`] and [`unique_id`]. Waits are bounded by
 //! [`PATIENCE`], long enough for a Kafka consumer group to form.
 //!
+//! Two more macros check the replay capabilities: `log_history_conformance_tests!`
+//! ([`history`], for a [`LogHistory`](crate::LogHistory)) and
+//! `replay_store_conformance_tests!` ([`inventory`], for a
+//! [`ReplayStore`](crate::ReplayStore)).
+//!
 //! Durability across a restart is not here: a generic suite cannot restart an engine. Each
 //! adapter tests it on its own (reopen the embedded data directory; restart the broker).
 
@@ -29,6 +34,8 @@ mod harness;
 mod macros;
 
 pub mod event_log;
+pub mod history;
+pub mod inventory;
 pub mod store;
 
 pub use harness::{Fixture, PATIENCE, poll_until, positions, record, unique_id, unique_name};
