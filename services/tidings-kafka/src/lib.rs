@@ -54,6 +54,12 @@
 //! what was handed out again: those records were processed, committing past them
 //! rewinds nothing. Committing a position never handed out is rejected.
 //!
+//! # History
+//! [`tidings_ports::LogHistory`] reads partitions with consumers that are assigned them and
+//! join no group, one per partition read lately, kept for the next batch. Groups'
+//! positions are read and moved by a consumer of the group that never subscribes; Kafka
+//! takes such a commit only while the group has no live member.
+//!
 //! [`Subscription::lag`] is, over the partitions this
 //! member holds, the high watermark minus the committed offset (or minus the low watermark
 //! when the group never committed).
@@ -62,6 +68,7 @@
 //! leaving the group) run on tokio's blocking pool.
 
 mod errors;
+mod history;
 mod settings;
 mod subscription;
 mod topics;
@@ -93,6 +100,7 @@ pub struct KafkaLog {
     /// Replaced when librdkafka reports it failed for good (an idempotence violation).
     producer: Mutex<FutureProducer>,
     topics: TopicCreator,
+    readers: history::Readers,
 }
 
 impl std::fmt::Debug for KafkaLog {
@@ -117,7 +125,7 @@ impl KafkaLog {
             other => other,
         })?;
         let producer = create_producer(&settings)?;
-        Ok(Arc::new(KafkaLog { settings, producer: Mutex::new(producer), topics }))
+        Ok(Arc::new(KafkaLog { settings, producer: Mutex::new(producer), topics, readers: Default::default() }))
     }
 
     /// Declares `topics` as carrying hints nobody replays (the notify topic): when the

@@ -35,6 +35,7 @@ async fn kafka_log() -> Arc<KafkaLog> {
 }
 
 tidings_ports::event_log_conformance_tests!(kafka_log());
+tidings_ports::log_history_conformance_tests!(kafka_log());
 
 /// Beyond the suite: when a second member joins, the partitions it takes over are handed
 /// to it from the group's committed position, and a late commit by the first member of

@@ -16,6 +16,8 @@
 //! - `broadcasts`, one partition per app, rows by `broadcast_id` (the broadcast as JSON,
 //!   in the shape of the adapter's own record, module `records`), and the app's `PublicState` in static columns: `last_seq`, `whitelist`,
 //!   `whitelist_revision`.
+//! - `replay_checkpoints` (V002), per topic partition the next offset a rebuild into this
+//!   keyspace projects ([`tidings_ports::ReplayStore`]); empty in a live keyspace.
 //!
 //! # Why the contract holds
 //! - **Atomic per mailbox.** One call's changes to one mailbox are folded in order into net
@@ -56,6 +58,7 @@
 mod batches;
 mod bounded;
 pub mod error;
+mod inventory;
 mod migrate;
 mod paging;
 mod plan;

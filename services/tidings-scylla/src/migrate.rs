@@ -40,11 +40,18 @@ impl Migration {
 }
 
 /// Every schema file, in the order they apply.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "mailboxes_and_public",
-    script: include_str!("../../../schemas/cql/V001__mailboxes_and_public.cql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "mailboxes_and_public",
+        script: include_str!("../../../schemas/cql/V001__mailboxes_and_public.cql"),
+    },
+    Migration {
+        version: 2,
+        name: "replay_checkpoints",
+        script: include_str!("../../../schemas/cql/V002__replay_checkpoints.cql"),
+    },
+];
 
 /// What [`migrate`] did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

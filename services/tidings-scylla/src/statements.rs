@@ -14,7 +14,7 @@ const MESSAGE_COLUMNS: &str = "app_id, uid, msg_id, create_time_us, dedupe_key, 
                                category, type, priority, business_type, msgkey, content, expire_at_s";
 
 /// The store's tables, which statements name without their keyspace.
-const TABLES: [&str; 3] = ["messages", "deliveries", "broadcasts"];
+const TABLES: [&str; 4] = ["messages", "deliveries", "broadcasts", "replay_checkpoints"];
 
 /// Every statement of the store, prepared once at connect.
 #[derive(Debug)]
@@ -142,7 +142,7 @@ fn read_mailbox_cql(after: bool, before: bool, descending: bool) -> String {
 
 /// Prepares `text` with its tables qualified by `keyspace`: a statement that leans on the
 /// session's `USE <keyspace>` is ambiguous, and Cassandra warns on every one.
-async fn prepare(
+pub(crate) async fn prepare(
     session: &Session,
     keyspace: &str,
     text: String,

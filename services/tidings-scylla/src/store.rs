@@ -33,6 +33,8 @@ pub struct ScyllaStore {
     statements: Arc<Statements>,
     keyspace: String,
     nodes: Vec<String>,
+    /// Prepared by the first replay call (module `inventory`).
+    pub(crate) replay: tokio::sync::OnceCell<crate::inventory::ReplayStatements>,
 }
 
 impl fmt::Debug for ScyllaStore {
@@ -59,11 +61,16 @@ impl ScyllaStore {
             statements: Arc::new(statements),
             keyspace: settings.keyspace.clone(),
             nodes: settings.nodes.clone(),
+            replay: tokio::sync::OnceCell::new(),
         }))
     }
 
     pub fn keyspace(&self) -> &str {
         &self.keyspace
+    }
+
+    pub(crate) fn session(&self) -> &scylla::client::session::Session {
+        &self.session
     }
 }
 
