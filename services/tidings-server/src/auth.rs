@@ -89,6 +89,17 @@ pub fn secret_or_generate(config: &Config) -> anyhow::Result<String> {
     Ok(secret)
 }
 
+/// Copies the secret generated into data directory `from` into data directory `to` (unless
+/// `to` has one), so a server switched to a rebuilt directory accepts the same tokens.
+pub fn carry_generated_secret(from: &Path, to: &Path) -> anyhow::Result<()> {
+    let (source, target) = (from.join(SECRET_FILE), to.join(SECRET_FILE));
+    if !source.exists() || target.exists() {
+        return Ok(());
+    }
+    let secret = std::fs::read_to_string(&source).with_context(|| format!("reading {}", source.display()))?;
+    write_private(&target, &secret).with_context(|| format!("writing {}", target.display()))
+}
+
 fn write_private(path: &Path, contents: &str) -> std::io::Result<()> {
     if let Some(parent) = path.parent() {
         std::fs::create_dir_all(parent)?;

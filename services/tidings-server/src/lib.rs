@@ -24,6 +24,7 @@ pub mod auth;
 pub mod config;
 pub mod engines;
 pub mod listener;
+pub mod replay;
 pub mod roles;
 pub mod services;
 pub mod shutdown;

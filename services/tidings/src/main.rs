@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::{ServeArgs, config, schema, serve, token};
+use commands::{ServeArgs, config, replay, schema, serve, token};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -51,6 +51,10 @@ enum Command {
     /// Manage the CQL schema.
     #[command(subcommand)]
     Schema(schema::SchemaCommand),
+    /// Recover by replay: plan, rebuild and verify the projections from the event topics, and
+    /// move consumer groups. The runbook is in README.md ("A projection is wrong").
+    #[command(subcommand)]
+    Replay(replay::ReplayCommand),
     /// Mint a development token (real deployments mint them in their login service).
     Token(token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
@@ -68,6 +72,7 @@ fn main() -> anyhow::Result<()> {
         Command::Pull(args) => serve::run(config_file, &args, &[ServerRole::Pull]),
         Command::Gateway(args) => serve::run(config_file, &args, &[ServerRole::Gateway]),
         Command::Schema(command) => schema::run(config_file, command),
+        Command::Replay(command) => replay::run(config_file, command),
         Command::Token(args) => token::run(config_file, &args),
         Command::Config(args) => config::run(config_file, &args),
     }

@@ -1,6 +1,7 @@
 //! One module per command; what they share is here.
 
 pub mod config;
+pub mod replay;
 pub mod schema;
 pub mod serve;
 pub mod token;
