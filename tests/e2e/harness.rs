@@ -40,6 +40,7 @@ struct Process {
 }
 
 pub struct Server {
+    mode: Mode,
     processes: Vec<Process>,
     /// Where business servers and operators call.
     business_api: String,
@@ -169,6 +170,7 @@ impl Server {
             }
         };
         let mut server = Server {
+            mode,
             processes,
             business_api,
             client_api,
@@ -249,6 +251,23 @@ impl Server {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// A configuration value the deployment runs with, by its environment variable.
+    pub fn setting(&self, variable: &str) -> Option<&str> {
+        self.env.iter().find(|(key, _)| key == variable).map(|(_, value)| value.as_str())
+    }
+
+    /// A `tidings` command (`args`, then `--data-dir`) on this deployment's engines and
+    /// configuration, as an operator would run it next to the servers.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
+        command.args(args).arg("--data-dir").arg(&self.data_dir).envs(self.env.iter().map(|(k, v)| (k, v)));
+        command
     }
 
     /// The API that serves clients and the OpenAPI document.

@@ -30,6 +30,9 @@ macro_rules! scenarios {
 
 // After the macro, which its scenarios use too.
 mod gateway;
+mod replay;
+
+use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
 
 scenarios!(
     unicast_reaches_only_its_recipient_with_every_field,
@@ -46,6 +49,7 @@ scenarios!(
     bad_input_gets_a_clear_error_and_writes_nothing,
     pulls_do_not_read_the_public_mailbox_from_the_store,
     openapi_metrics_and_health_are_served,
+    a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named,
 );
 
 use std::time::{Duration, Instant};
