@@ -130,7 +130,7 @@ async fn keep_history(kafka: &KafkaLog, topics: &Topics) {
 }
 
 /// Opens the embedded database on first use, once, for whichever ports are embedded.
-struct EmbeddedOpener {
+pub(crate) struct EmbeddedOpener {
     dir: PathBuf,
     partitions: u32,
     settings: EmbeddedSettings,
@@ -138,7 +138,7 @@ struct EmbeddedOpener {
 }
 
 impl EmbeddedOpener {
-    fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         Self {
             dir: config.data_dir.join("engines"),
             // A store-only embedded database has no topics: any count does.
@@ -151,7 +151,7 @@ impl EmbeddedOpener {
         }
     }
 
-    fn open(&mut self) -> anyhow::Result<&EmbeddedEngines> {
+    pub(crate) fn open(&mut self) -> anyhow::Result<&EmbeddedEngines> {
         let engines = match self.opened.take() {
             Some(engines) => engines,
             None => EmbeddedEngines::open_with_cache(&self.dir, self.partitions, self.settings.block_cache_bytes())

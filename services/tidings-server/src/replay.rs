@@ -12,15 +12,16 @@ use tidings_ports::{LogHistory, ReplayStore};
 use tidings_scylla::ScyllaStore;
 
 use crate::config::Config;
-use crate::engines::{LogConfig, StoreConfig};
+use crate::engines::{EmbeddedOpener, LogConfig, StoreConfig};
 
 /// Where a rebuilt projection goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReplayTarget {
     /// A data directory of its own (embedded store): `--data-dir` of the switched server.
     Directory(PathBuf),
-    /// A keyspace of its own (CQL store): `store.keyspace` of the switched servers.
-    Keyspace(String),
+    /// A keyspace of its own (CQL store): `store.keyspace` of the switched servers. The
+    /// configured store's settings, with the target's keyspace.
+    Keyspace(tidings_scylla::ScyllaSettings),
 }
 
 impl ReplayTarget {
@@ -44,7 +45,10 @@ impl ReplayTarget {
                     !name.eq_ignore_ascii_case(&settings.keyspace),
                     "the target {name} is the live keyspace: rebuild into a keyspace of its own"
                 );
-                Ok(ReplayTarget::Keyspace(name.to_owned()))
+                Ok(ReplayTarget::Keyspace(tidings_scylla::ScyllaSettings {
+                    keyspace: name.to_owned(),
+                    ..settings.clone()
+                }))
             }
         }
     }
@@ -58,47 +62,49 @@ impl std::fmt::Display for ReplayTarget {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             ReplayTarget::Directory(dir) => write!(f, "data directory {}", dir.display()),
-            ReplayTarget::Keyspace(keyspace) => write!(f, "keyspace {keyspace}"),
+            ReplayTarget::Keyspace(settings) => write!(f, "keyspace {}", settings.keyspace),
         }
     }
 }
 
-/// A log and a store for replay: the live ones, or a target's.
+/// The live engines as a replay command needs them.
 #[derive(Debug, Clone)]
-pub struct ReplayEngines {
+pub struct LiveEngines {
     pub log: Arc<dyn LogHistory>,
-    pub store: Arc<dyn ReplayStore>,
+    /// Opened by [`open_live`] only when asked for: a rebuild reads the log alone.
+    pub store: Option<Arc<dyn ReplayStore>>,
     /// The embedded log, when the log is embedded: a rebuild copies it into its target.
     embedded_log: Option<Arc<EmbeddedLog>>,
 }
 
-/// Opens the configured engines. Embedded engines need the server stopped: fjall locks
-/// the data directory.
-pub async fn open_live(config: &Config) -> anyhow::Result<ReplayEngines> {
-    let dir = config.data_dir.join("engines");
-    let embedded = match (&config.log, &config.store) {
-        (LogConfig::Embedded { partitions }, _) => Some(open_embedded(&dir, *partitions)?),
-        (_, StoreConfig::Embedded) => Some(open_embedded(&dir, 1)?),
-        _ => None,
+/// A rebuild's log (the live one, or on embedded engines the target's copy) and target store.
+#[derive(Debug, Clone)]
+pub struct TargetEngines {
+    pub log: Arc<dyn LogHistory>,
+    pub store: Arc<dyn ReplayStore>,
+}
+
+/// Opens the configured log, and the configured store when `with_store`. Embedded engines
+/// need the server stopped: fjall locks the data directory.
+pub async fn open_live(config: &Config, with_store: bool) -> anyhow::Result<LiveEngines> {
+    let mut embedded = EmbeddedOpener::new(config);
+    let (log, embedded_log): (Arc<dyn LogHistory>, _) = match &config.log {
+        LogConfig::Kafka(settings) => (connect_kafka(settings).await?, None),
+        LogConfig::Embedded { .. } => {
+            let log = embedded.open()?.log.clone();
+            (log.clone(), Some(log))
+        }
     };
-    let (log, embedded_log): (Arc<dyn LogHistory>, _) = match (&config.log, &embedded) {
-        (LogConfig::Embedded { .. }, Some(engines)) => (engines.log.clone(), Some(engines.log.clone())),
-        (LogConfig::Kafka(settings), _) => (connect_kafka(settings).await?, None),
-        (LogConfig::Embedded { .. }, None) => unreachable!("opened above"),
+    let store: Option<Arc<dyn ReplayStore>> = match (&config.store, with_store) {
+        (_, false) => None,
+        (StoreConfig::Scylla(settings), true) => Some(connect_scylla(settings).await?),
+        (StoreConfig::Embedded, true) => Some(embedded.open()?.store.clone()),
     };
-    let store: Arc<dyn ReplayStore> = match (&config.store, &embedded) {
-        (StoreConfig::Embedded, Some(engines)) => engines.store.clone(),
-        (StoreConfig::Scylla(settings), _) => connect_scylla(settings).await?,
-        (StoreConfig::Embedded, None) => unreachable!("opened above"),
-    };
-    Ok(ReplayEngines { log, store, embedded_log })
+    Ok(LiveEngines { log, store, embedded_log })
 }
 
 /// Opens an existing target, or `None` when there is none yet.
-pub async fn open_existing_target(
-    config: &Config,
-    target: &ReplayTarget,
-) -> anyhow::Result<Option<Arc<dyn ReplayStore>>> {
+pub async fn open_existing_target(target: &ReplayTarget) -> anyhow::Result<Option<Arc<dyn ReplayStore>>> {
     match target {
         ReplayTarget::Directory(dir) => {
             let dir = ReplayTarget::engines_dir(dir);
@@ -107,10 +113,9 @@ pub async fn open_existing_target(
             }
             Ok(Some(open_embedded(&dir, 1)?.store as Arc<dyn ReplayStore>))
         }
-        ReplayTarget::Keyspace(keyspace) => {
-            let StoreConfig::Scylla(settings) = &config.store else { unreachable!("a keyspace target needs CQL") };
-            let settings = tidings_scylla::ScyllaSettings { keyspace: keyspace.clone(), ..settings.clone() };
-            let session = tidings_scylla::open_session(&settings).await?;
+        ReplayTarget::Keyspace(settings) => {
+            let keyspace = &settings.keyspace;
+            let session = tidings_scylla::open_session(settings).await?;
             let exists = session
                 .query_unpaged(
                     "SELECT keyspace_name FROM system_schema.keyspaces WHERE keyspace_name = ?",
@@ -125,7 +130,7 @@ pub async fn open_existing_target(
             if !exists {
                 return Ok(None);
             }
-            Ok(Some(connect_scylla(&settings).await?))
+            Ok(Some(connect_scylla(settings).await?))
         }
     }
 }
@@ -136,10 +141,10 @@ pub async fn open_existing_target(
 /// and migrates the keyspace. The returned log is the one the rebuild reads.
 pub async fn prepare_target(
     config: &Config,
-    live: ReplayEngines,
+    live: LiveEngines,
     target: &ReplayTarget,
     on_copied: impl FnMut(u64) + Send + 'static,
-) -> anyhow::Result<ReplayEngines> {
+) -> anyhow::Result<TargetEngines> {
     match target {
         ReplayTarget::Directory(data_dir) => {
             let dir = ReplayTarget::engines_dir(data_dir);
@@ -148,7 +153,7 @@ pub async fn prepare_target(
             let Some(source) = live.embedded_log.clone() else {
                 // Kafka with an embedded store: only the store lives in the target.
                 let store = open_embedded(&dir, 1)?.store;
-                return Ok(ReplayEngines { log: live.log, store, embedded_log: None });
+                return Ok(TargetEngines { log: live.log, store });
             };
             let copy_dir = dir.clone();
             let mut on_copied = on_copied;
@@ -160,16 +165,14 @@ pub async fn prepare_target(
                 LogConfig::Kafka(_) => 1,
             };
             let engines = open_embedded(&dir, partitions)?;
-            Ok(ReplayEngines { log: engines.log.clone(), store: engines.store, embedded_log: Some(engines.log) })
+            Ok(TargetEngines { log: engines.log, store: engines.store })
         }
-        ReplayTarget::Keyspace(keyspace) => {
-            let StoreConfig::Scylla(settings) = &config.store else { unreachable!("a keyspace target needs CQL") };
-            let settings = tidings_scylla::ScyllaSettings { keyspace: keyspace.clone(), ..settings.clone() };
-            let session = tidings_scylla::open_session(&settings).await?;
-            tidings_scylla::migrate(&session, keyspace, settings.replication_factor)
+        ReplayTarget::Keyspace(settings) => {
+            let session = tidings_scylla::open_session(settings).await?;
+            tidings_scylla::migrate(&session, &settings.keyspace, settings.replication_factor)
                 .await
-                .with_context(|| format!("creating and migrating keyspace {keyspace}"))?;
-            Ok(ReplayEngines { log: live.log, store: connect_scylla(&settings).await?, embedded_log: None })
+                .with_context(|| format!("creating and migrating keyspace {}", settings.keyspace))?;
+            Ok(TargetEngines { log: live.log, store: connect_scylla(settings).await? })
         }
     }
 }

@@ -14,7 +14,7 @@ use tidings_replay::plan::{estimated_bytes, plan};
 use tidings_replay::rebuild::{RebuildSettings, rebuild};
 use tidings_replay::{positions, replayed_topics, verify};
 use tidings_server::Config;
-use tidings_server::replay::{ReplayEngines, ReplayTarget, open_existing_target, open_live, prepare_target};
+use tidings_server::replay::{LiveEngines, ReplayTarget, open_existing_target, open_live, prepare_target};
 
 use super::ServeArgs;
 
@@ -116,9 +116,9 @@ pub fn run(config_file: Option<&Path>, command: ReplayCommand) -> anyhow::Result
 }
 
 async fn print_plan(config: &Config, topics: &Topics, target: Option<&str>) -> anyhow::Result<()> {
-    let live = open_live(config).await?;
+    let live = open_live(config, false).await?;
     let checkpoints = match target {
-        Some(name) => match open_existing_target(config, &ReplayTarget::named(config, name)?).await? {
+        Some(name) => match open_existing_target(&ReplayTarget::named(config, name)?).await? {
             Some(store) => store.replay_checkpoints().await?,
             None => Vec::new(),
         },
@@ -158,7 +158,7 @@ async fn print_plan(config: &Config, topics: &Topics, target: Option<&str>) -> a
 
 async fn run_rebuild(config: &Config, topics: &Topics, name: &str, settings: &RebuildSettings) -> anyhow::Result<()> {
     let target = ReplayTarget::named(config, name)?;
-    let live = open_live(config).await?;
+    let live = open_live(config, false).await?;
     let copying = counting_bar("copying the log", log_records(&live, topics).await?);
     let target_engines = prepare_target(config, live, &target, {
         let copying = copying.clone();
@@ -206,8 +206,9 @@ async fn run_rebuild(config: &Config, topics: &Topics, name: &str, settings: &Re
 
 async fn run_verify(config: &Config, topics: &Topics, name: &str) -> anyhow::Result<()> {
     let target = ReplayTarget::named(config, name)?;
-    let live = open_live(config).await?;
-    let rebuilt = open_existing_target(config, &target)
+    let live = open_live(config, true).await?;
+    let live_store = live.store.clone().context("the live store, opened for verify")?;
+    let rebuilt = open_existing_target(&target)
         .await?
         .with_context(|| format!("there is no {target}: run `tidings replay rebuild {name}` first"))?;
     let checkpoints = rebuilt.replay_checkpoints().await?;
@@ -225,7 +226,7 @@ async fn run_verify(config: &Config, topics: &Topics, name: &str) -> anyhow::Res
     }
     let comparing = ProgressBar::new_spinner().with_message("comparing mailboxes");
     comparing.enable_steady_tick(Duration::from_millis(200));
-    let report = verify::verify(live.store.as_ref(), rebuilt.as_ref(), MAX_DIFFERENCES, &|| comparing.inc(1)).await?;
+    let report = verify::verify(live_store.as_ref(), rebuilt.as_ref(), MAX_DIFFERENCES, &|| comparing.inc(1)).await?;
     comparing.finish_and_clear();
     println!(
         "compared {} mailboxes ({} messages, {} dedupe keys) and {} apps ({} broadcasts) at the same log positions",
@@ -248,7 +249,7 @@ async fn reset_offsets(
     to: ResetTo,
     execute: bool,
 ) -> anyhow::Result<()> {
-    let live = open_live(config).await?;
+    let live = open_live(config, false).await?;
     let moves = plan_reset(live.log.as_ref(), group, topics, to).await?;
     for offset_move in &moves {
         println!("{offset_move}");
@@ -263,7 +264,7 @@ async fn reset_offsets(
 }
 
 /// Records of every topic the deployment has, for the copy's progress bar.
-async fn log_records(live: &ReplayEngines, topics: &Topics) -> anyhow::Result<u64> {
+async fn log_records(live: &LiveEngines, topics: &Topics) -> anyhow::Result<u64> {
     let mut records = 0;
     for topic in [&topics.mailbox, &topics.broadcast, &topics.notify, &topics.dead_letter] {
         for extent in live.log.partitions(topic).await? {
