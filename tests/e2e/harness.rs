@@ -61,9 +61,14 @@ fn unique_name() -> String {
     format!("e2e_{}_{}_{n}", std::process::id(), tidings_domain::time::now_us() % 1_000_000_000)
 }
 
+/// The Kafka of distributed deployments: `TIDINGS_TEST_KAFKA`, by default 127.0.0.1:9092.
+pub fn kafka_bootstrap() -> String {
+    std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
 /// The configuration of a distributed deployment on the test engines.
 fn distributed_env() -> Vec<(String, String)> {
-    let kafka = std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let kafka = kafka_bootstrap();
     let cql = std::env::var("TIDINGS_TEST_CQL").unwrap_or_else(|_| "127.0.0.1:9042".into());
     let name = unique_name();
     [
@@ -249,6 +254,14 @@ impl Server {
 
     pub fn data_dir(&self) -> &Path {
         &self.data_dir
+    }
+
+    /// The `topics.prefix` of a distributed deployment: its own, fresh topics.
+    pub fn topic_prefix(&self) -> &str {
+        self.env
+            .iter()
+            .find_map(|(key, value)| (key == "TIDINGS_TOPICS__PREFIX").then_some(value.as_str()))
+            .expect("only a distributed deployment has Kafka topics")
     }
 
     /// The API that serves clients and the OpenAPI document.
