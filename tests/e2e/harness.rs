@@ -62,9 +62,14 @@ fn unique_name() -> String {
     format!("e2e_{}_{}_{n}", std::process::id(), tidings_domain::time::now_us() % 1_000_000_000)
 }
 
+/// The Kafka of distributed deployments: `TIDINGS_TEST_KAFKA`, by default 127.0.0.1:9092.
+pub fn kafka_bootstrap() -> String {
+    std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into())
+}
+
 /// The configuration of a distributed deployment on the test engines.
 fn distributed_env() -> Vec<(String, String)> {
-    let kafka = std::env::var("TIDINGS_TEST_KAFKA").unwrap_or_else(|_| "127.0.0.1:9092".into());
+    let kafka = kafka_bootstrap();
     let cql = std::env::var("TIDINGS_TEST_CQL").unwrap_or_else(|_| "127.0.0.1:9042".into());
     let name = unique_name();
     [
@@ -268,6 +273,11 @@ impl Server {
         let mut command = Command::new(env!("CARGO_BIN_EXE_tidings"));
         command.args(args).arg("--data-dir").arg(&self.data_dir).envs(self.env.iter().map(|(k, v)| (k, v)));
         command
+    }
+
+    /// The `topics.prefix` of a distributed deployment: its own, fresh topics.
+    pub fn topic_prefix(&self) -> &str {
+        self.setting("TIDINGS_TOPICS__PREFIX").expect("only a distributed deployment has Kafka topics")
     }
 
     /// The API that serves clients and the OpenAPI document.
