@@ -27,7 +27,9 @@ pub fn mutate(original: &[u8], edits: &[u8]) -> Vec<u8> {
         match (operation % 3, bytes.len()) {
             (1, len) | (_, len @ 0) => bytes.insert(position % (len + 1), byte),
             (0, len) => bytes[position % len] = byte,
-            (_, len) => drop(bytes.remove(position % len)),
+            (_, len) => {
+                bytes.remove(position % len);
+            }
         }
     }
     bytes
