@@ -80,7 +80,8 @@ impl SyncCursor {
     const PREFIX: &'static str = "c1";
     /// Exactly the strings [`SyncCursor::decode`] accepts, as a regular expression, for API
     /// documents.
-    pub const PATTERN: &'static str = r"^(c1\.(0|[1-9a-f][0-9a-f]{0,14})\.(0|[1-9a-f][0-9a-f]{0,14}))?$";
+    pub const PATTERN: &'static str =
+        r"^(c1\.(0|[1-9a-f][0-9a-f]{0,14}|[1-7][0-9a-f]{15})\.(0|[1-9a-f][0-9a-f]{0,14}|[1-7][0-9a-f]{15}))?$";
 
     /// The opaque form handed to clients.
     pub fn encode(&self) -> String {
@@ -97,9 +98,11 @@ impl SyncCursor {
         if parts.next() != Some(Self::PREFIX) {
             return Err(invalid());
         }
-        // Only what `encode` writes: lowercase hex, no sign, no leading zero, at most 15
-        // digits (2^60 µs is 36,000 years), so that `PATTERN` says exactly what decodes.
-        let canonical = |p: &str| p.len() <= 15 && (p == "0" || !p.starts_with('0'));
+        // Only what `encode` writes: lowercase hex, no sign, no leading zero, so that
+        // `PATTERN` says exactly what decodes. Up to 16 digits, any non-negative i64 (the
+        // parse refuses more): a msg_id is a create time a business server may set in its own
+        // events, so the fuzzer's 2^60 (15 digits were the limit) can be handed out.
+        let canonical = |p: &str| p.len() <= 16 && (p == "0" || !p.starts_with('0'));
         let mut number = || {
             parts
                 .next()
@@ -247,10 +250,20 @@ mod tests {
         let cursor = SyncCursor { private_after: 1_679_757_323_320_865, public_after: 42 };
         assert_eq!(SyncCursor::decode(&cursor.encode()).unwrap(), cursor);
         assert_eq!(SyncCursor::decode("").unwrap(), SyncCursor::default());
-        let too_long = "c1.1000000000000000.0";
-        for junk in ["x", "c1.zz.1", "c1.1", "c1.1.2.3", "c2.1.2", "c1.05.1", "c1.+5.1", "c1.-0.1", "c1.A.1", too_long]
-        {
+        let (too_large, too_long) = ("c1.8000000000000000.0", "c1.10000000000000000.0");
+        let junk = ["x", "c1.zz.1", "c1.1", "c1.1.2.3", "c2.1.2", "c1.05.1", "c1.+5.1", "c1.-0.1", "c1.A.1"];
+        for junk in junk.into_iter().chain([too_large, too_long]) {
             assert_eq!(SyncCursor::decode(junk).unwrap_err().field, "cursor", "{junk}");
+        }
+    }
+
+    /// Found by the fuzzer (tidings-fuzz `handed_out_cursors_decode_to_themselves`): a
+    /// position of 2^60 or more was handed out, then refused.
+    #[test]
+    fn every_non_negative_position_round_trips() {
+        for position in [1 << 60, i64::MAX] {
+            let cursor = SyncCursor { private_after: position, public_after: position };
+            assert_eq!(SyncCursor::decode(&cursor.encode()), Ok(cursor));
         }
     }
 

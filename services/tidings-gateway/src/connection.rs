@@ -14,7 +14,7 @@ use tidings_ingest::{IngestError, SendCommand};
 use tracing::debug;
 
 use crate::Gateway;
-use crate::frames::{ClientFrame, CloseCode, Notify, Reconnect, ServerFrame};
+use crate::frames::{ClientFrame, CloseCode, LoginFrame, Notify, Reconnect, SendFrame, ServerFrame, SyncFrame};
 use crate::sessions::Pending;
 
 const CLOSES_TOTAL: &str = "tidings_gateway_closes_total";
@@ -78,8 +78,8 @@ async fn login(
         }
     };
     check_size(&text, settings.max_frame_bytes)?;
-    let frame = parse(&text).map_err(|bad| End::close(CloseCode::Malformed, bad.message))?;
-    let ClientFrame::Login { token, platform, app_version, core_level } = frame else {
+    let frame = ClientFrame::parse(&text).map_err(|bad| End::close(CloseCode::Malformed, bad.message))?;
+    let ClientFrame::Login(LoginFrame { token, platform, app_version, core_level }) = frame else {
         return Err(End::close(CloseCode::Malformed, "the first frame must be login"));
     };
     let claims = gateway.auth.verify(&token).map_err(|error| End::close(CloseCode::BadToken, error.to_string()))?;
@@ -140,7 +140,7 @@ async fn session_frames(
                 last_heard = Instant::now();
                 window.count()?;
                 check_size(&text, settings.max_frame_bytes)?;
-                let reply = match parse(&text) {
+                let reply = match ClientFrame::parse(&text) {
                     // Boxed: the answer's futures (a sync, a send) are large, and an idle
                     // connection should not carry their room while it waits.
                     Ok(frame) => Box::pin(answer(gateway, mailbox, &viewer, frame)).await,
@@ -202,9 +202,21 @@ async fn answer(gateway: &Gateway, mailbox: Mailbox, viewer: &Viewer, frame: Cli
     match frame {
         ClientFrame::Pong => None,
         ClientFrame::Ping => Some(ServerFrame::Pong),
-        ClientFrame::Login { .. } => Some(error_frame(None, "already_logged_in", "this connection is logged in", None)),
-        ClientFrame::Sync { id, cursor, limit } => Some(sync(gateway, mailbox, viewer, id, cursor, limit).await),
-        ClientFrame::Send { id, to_uid, content, msgkey, category, kind, priority, business_type, expire_s } => {
+        ClientFrame::Login(_) => Some(error_frame(None, "already_logged_in", "this connection is logged in", None)),
+        ClientFrame::Sync(SyncFrame { id, cursor, limit }) => {
+            Some(sync(gateway, mailbox, viewer, id, cursor, limit).await)
+        }
+        ClientFrame::Send(SendFrame {
+            id,
+            to_uid,
+            content,
+            msgkey,
+            category,
+            kind,
+            priority,
+            business_type,
+            expire_s,
+        }) => {
             if !gateway.settings.client_sends {
                 return Some(error_frame(Some(id), "forbidden", "this app does not take sends from clients", None));
             }
@@ -277,51 +289,6 @@ fn field_error(id: Value, bad: FieldError) -> ServerFrame {
 
 fn error_frame(id: Option<Value>, code: &'static str, message: impl Into<String>, field: Option<&str>) -> ServerFrame {
     ServerFrame::Error { id, code, message: message.into(), field: field.map(str::to_owned) }
-}
-
-/// A frame that could not be read: fatal (not JSON at all: 4400) or answered with `error`.
-struct BadFrame {
-    fatal: bool,
-    id: Option<Value>,
-    code: &'static str,
-    message: String,
-    field: Option<String>,
-}
-
-impl BadFrame {
-    fn into_frame(self) -> ServerFrame {
-        ServerFrame::Error { id: self.id, code: self.code, message: self.message, field: self.field }
-    }
-}
-
-/// Reads a frame: first as JSON (else fatal), then its `type`, then its fields; an error
-/// carries the frame's `id` when it had one.
-fn parse(text: &str) -> Result<ClientFrame, BadFrame> {
-    let value: Value = serde_json::from_str(text).map_err(|error| BadFrame {
-        fatal: true,
-        id: None,
-        code: "malformed",
-        message: format!("not a JSON frame: {error}"),
-        field: None,
-    })?;
-    let id = value.get("id").cloned();
-    let kind = value.get("type").and_then(Value::as_str).unwrap_or_default().to_owned();
-    if !ClientFrame::TYPES.contains(&kind.as_str()) {
-        let message = format!("unknown frame type {kind:?}: expected one of {}", ClientFrame::TYPES.join(", "));
-        return Err(BadFrame { fatal: false, id, code: "unknown_type", message, field: Some("type".into()) });
-    }
-    serde_json::from_value(value).map_err(|error| BadFrame {
-        fatal: false,
-        id,
-        code: "invalid_field",
-        field: field_of(&error.to_string()),
-        message: error.to_string(),
-    })
-}
-
-/// The field a serde message names (`missing field `x``, `unknown field `x``).
-fn field_of(message: &str) -> Option<String> {
-    message.split('`').nth(1).map(str::to_owned)
 }
 
 fn check_size(text: &str, max: usize) -> Result<(), End> {

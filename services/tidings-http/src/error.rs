@@ -68,6 +68,11 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         self.status
     }
+
+    /// What the body says: the code, the message, the field at fault.
+    pub fn detail(&self) -> &ErrorDetail {
+        &self.detail
+    }
 }
 
 impl IntoResponse for ApiError {

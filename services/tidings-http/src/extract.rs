@@ -39,27 +39,41 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ValidJson<T> {
             StatusCode::PAYLOAD_TOO_LARGE => ApiError::too_large(format!("the body is above {MAX_BODY_BYTES} bytes")),
             _ => ApiError::field("body", rejection.body_text()),
         })?;
-        let deserializer = &mut serde_json::Deserializer::from_slice(&bytes);
-        serde_path_to_error::deserialize(deserializer).map(ValidJson).map_err(|error| {
-            let message = error.inner().to_string();
-            // A body that is not JSON at all is the body's fault, wherever the parser stopped.
-            let malformed = error.inner().is_syntax() || error.inner().is_eof();
-            let field =
-                if malformed { "body".to_owned() } else { offending_field(&error.path().to_string(), &message) };
-            ApiError::field(field, message)
-        })
+        parse_json_body(&bytes).map(ValidJson)
     }
 }
 
-/// The field to blame: the error's path, or for a missing field (reported at the parent)
-/// the missing field's own name.
-fn offending_field(path: &str, message: &str) -> String {
+/// A request body as `T`, or a 400 naming the field at fault (`body` when it is not one JSON
+/// object).
+pub fn parse_json_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    // serde also reads a struct from an array, field by field in order; the contract's
+    // bodies are objects (the fuzzer's `[1` was blamed on a field "[0]").
+    if bytes.trim_ascii_start().first() != Some(&b'{') {
+        return Err(ApiError::field("body", "expected a JSON object"));
+    }
+    let deserializer = &mut serde_json::Deserializer::from_slice(bytes);
+    let body = serde_path_to_error::deserialize(&mut *deserializer).map_err(|error| {
+        // A body that is not JSON at all is the body's fault, wherever the parser stopped.
+        let malformed = error.inner().is_syntax() || error.inner().is_eof();
+        let field = if malformed { "body".to_owned() } else { blamed_field(&error) };
+        ApiError::field(field, error.inner().to_string())
+    })?;
+    // One document, as axum's own `Json` insists: bytes after it (`{...}garbage`) were taken.
+    deserializer.end().map_err(|error| ApiError::field("body", error.to_string()))?;
+    Ok(body)
+}
+
+/// The field a failed deserialization blames: the error's path, or for a missing field
+/// (reported at the parent) the missing field's own name.
+pub fn blamed_field(error: &serde_path_to_error::Error<serde_json::Error>) -> String {
+    let path = error.path().to_string();
+    let message = error.inner().to_string();
     let missing = message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next());
-    match (path, missing) {
+    match (path.as_str(), missing) {
         (".", Some(name)) => name.to_owned(),
         (_, Some(name)) => format!("{path}.{name}"),
         (".", None) => "body".to_owned(),
-        (_, None) => path.to_owned(),
+        (_, None) => path,
     }
 }
 
@@ -123,5 +137,27 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ValidPa
             .await
             .map(|Path(value)| ValidPath(value))
             .map_err(|rejection: PathRejection| ApiError::field("path", rejection.body_text()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::bodies::WhitelistBody;
+
+    fn blamed(body: &str) -> Option<String> {
+        parse_json_body::<WhitelistBody>(body.as_bytes()).err().and_then(|error| error.detail().field.clone())
+    }
+
+    /// Inputs of the fuzz target `json_bodies` (tidings-fuzz) that were accepted or blamed
+    /// on a field that is not one.
+    #[test]
+    fn a_body_is_one_json_object() {
+        assert_eq!(parse_json_body::<WhitelistBody>(br#" {"uids": [1]} "#).unwrap(), WhitelistBody { uids: vec![1] });
+        assert_eq!(blamed(r#"[[1]]"#).as_deref(), Some("body"), "positional fields");
+        assert_eq!(blamed(r#"[1"#).as_deref(), Some("body"), "was blamed on \"[0]\"");
+        assert_eq!(blamed(r#"{"uids": [1]}x"#).as_deref(), Some("body"), "trailing bytes");
+        assert_eq!(blamed(r#"{"uids": [1, "x"]}"#).as_deref(), Some("uids[1]"));
+        assert_eq!(blamed(r#"{}"#).as_deref(), Some("uids"));
     }
 }

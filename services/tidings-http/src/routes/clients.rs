@@ -42,7 +42,9 @@ pub struct ClientIdentity {
 pub struct SyncQuery {
     /// The cursor of the previous sync; none means from the beginning.
     // `SyncCursor::PATTERN`, which a test checks this against.
-    #[param(pattern = r"^(c1\.(0|[1-9a-f][0-9a-f]{0,14})\.(0|[1-9a-f][0-9a-f]{0,14}))?$")]
+    #[param(
+        pattern = r"^(c1\.(0|[1-9a-f][0-9a-f]{0,14}|[1-7][0-9a-f]{15})\.(0|[1-9a-f][0-9a-f]{0,14}|[1-7][0-9a-f]{15}))?$"
+    )]
     pub cursor: Option<String>,
     /// How many messages at most (default 50, at most 200).
     #[param(value_type = Option<i64>, minimum = 1, maximum = 200)]
