@@ -1,6 +1,6 @@
 //! From a consumed record to a valid event, or the reason to dead-letter it.
 
-use tidings_domain::event::{BroadcastEvent, MailboxEvent};
+use tidings_domain::event::{BroadcastEvent, MailboxEvent, broadcast_log_key};
 use tidings_ports::LogRecord;
 
 use crate::Projector;
@@ -17,19 +17,37 @@ impl Projector {
     pub(crate) fn decode(&self, record: &LogRecord) -> Result<Decoded, String> {
         let topic = &record.position.topic;
         if *topic == self.topics.mailbox {
-            self.codec
-                .decode_mailbox(&record.payload)
-                .map_err(|e| e.to_string())
-                .and_then(|event| validate_mailbox_event(&event).map(|()| Decoded::Mailbox(event)))
+            let event = self.codec.decode_mailbox(&record.payload).map_err(|e| e.to_string())?;
+            validate_mailbox_event(&event)?;
+            check_key(record, &event.mailbox().log_key())?;
+            Ok(Decoded::Mailbox(event))
         } else if *topic == self.topics.broadcast {
-            self.codec
-                .decode_broadcast(&record.payload)
-                .map_err(|e| e.to_string())
-                .and_then(|event| validate_broadcast_event(&event).map(|()| Decoded::Broadcast(event)))
+            let event = self.codec.decode_broadcast(&record.payload).map_err(|e| e.to_string())?;
+            validate_broadcast_event(&event)?;
+            check_key(record, &broadcast_log_key(event.app_id))?;
+            Ok(Decoded::Broadcast(event))
         } else {
             Err(format!("the projector does not consume topic {topic}"))
         }
     }
+}
+
+/// Create times at or beyond 2^53 µs (year 2255) are refused: `msg_id`s are stamped from
+/// them, and JavaScript clients read ids as doubles, exact only below 2^53.
+const MAX_CREATE_TIME_US: i64 = 1 << 53;
+
+/// A record is keyed by its event's mailbox (or app): the key picks the partition, and one
+/// partition's single consumer is what keeps a mailbox's stamping in order
+/// (docs/design.md#no-missed-pull). A record under another key could be projected by two
+/// projectors at once, so it is refused.
+fn check_key(record: &LogRecord, expected: &str) -> Result<(), String> {
+    if record.key == expected.as_bytes() {
+        return Ok(());
+    }
+    Err(format!(
+        "record key {:?} is not its event's key {expected:?} (docs/producing-events.md)",
+        String::from_utf8_lossy(&record.key)
+    ))
 }
 
 fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
@@ -43,6 +61,9 @@ fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
         }
         MailboxEvent::Delivered(delivery) if delivery.create_time_us <= 0 => {
             Err("delivery has a non-positive create_time_us".into())
+        }
+        MailboxEvent::Delivered(delivery) if delivery.create_time_us >= MAX_CREATE_TIME_US => {
+            Err(format!("delivery has a create_time_us of {} µs, at or past 2^53", delivery.create_time_us))
         }
         MailboxEvent::MessageDeleted { msg_id, .. } if *msg_id <= 0 => Err("deletion of a non-positive msg_id".into()),
         _ => Ok(()),

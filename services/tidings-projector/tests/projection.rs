@@ -126,6 +126,25 @@ async fn undecodable_and_invalid_records_go_to_the_dead_letter_topic_and_the_res
 }
 
 #[tokio::test]
+async fn a_record_under_another_key_or_with_a_create_time_past_2_53_is_dead_lettered() {
+    let engines = engines();
+    let topics = Topics::default();
+    let mut miskeyed = delivery(2, "elsewhere", 1_000);
+    miskeyed.key = b"m:1:3".to_vec();
+    let far_future = delivery(2, "far", 1 << 53);
+    engines.log.append(vec![miskeyed, far_future, delivery(2, "good", 1_000)]).await.unwrap();
+    let records = read_all(&engines.log, "reader", &topics.mailbox).await;
+    let outcome = projector(&engines.log, &engines.store).project(&records).await.unwrap();
+    let reasons: Vec<&str> = outcome.dead_letters.iter().map(|letter| letter.reason.as_str()).collect();
+    assert_eq!(outcome.projected, 1, "{reasons:?}");
+    let refused = |why: &str| reasons.iter().any(|reason| reason.contains(why));
+    assert!(refused(r#"record key "m:1:3" is not its event's key "m:1:2""#), "{reasons:?}");
+    assert!(refused("at or past 2^53"), "{reasons:?}");
+    assert_eq!(reasons.len(), 2, "{reasons:?}");
+    assert_eq!(ids(&engines.store, 2).await.len(), 1);
+}
+
+#[tokio::test]
 async fn broadcast_events_fold_once_and_illegal_ones_are_skipped() {
     let engines = engines();
     let codec = EventCodec::new();
