@@ -30,6 +30,20 @@ impl ServeArgs {
     }
 }
 
+/// The flags of the commands that work on the engines without serving (`replay`).
+#[derive(Debug, clap::Args)]
+pub struct EngineArgs {
+    /// Where the embedded engines keep their files [default: ./data].
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl EngineArgs {
+    pub fn overrides(&self) -> Overrides {
+        Overrides { data_dir: self.data_dir.clone(), ..Overrides::default() }
+    }
+}
+
 /// A multi-threaded runtime for the commands that talk to engines.
 pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_multi_thread().enable_all().build()?)

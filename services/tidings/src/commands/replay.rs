@@ -16,7 +16,7 @@ use tidings_replay::{positions, replayed_topics, verify};
 use tidings_server::Config;
 use tidings_server::replay::{LiveEngines, ReplayTarget, open_existing_target, open_live, prepare_target};
 
-use super::ServeArgs;
+use super::EngineArgs;
 
 /// Differences `verify` prints before it stops looking.
 const MAX_DIFFERENCES: usize = 20;
@@ -31,7 +31,7 @@ pub enum ReplayCommand {
         #[arg(long)]
         target: Option<String>,
         #[command(flatten)]
-        serve: ServeArgs,
+        engines: EngineArgs,
     },
     /// Rebuild the projections into TARGET (a new data directory on the embedded store, a
     /// new keyspace on CQL) with the projector's own code, from the beginning of the event
@@ -47,7 +47,7 @@ pub enum ReplayCommand {
         #[arg(long, default_value_t = RebuildSettings::default().parallel)]
         parallel: usize,
         #[command(flatten)]
-        serve: ServeArgs,
+        engines: EngineArgs,
     },
     /// Compare TARGET with the live projection: every mailbox's rows and ids, head, read
     /// mark, hidden broadcasts and dedupe keys; every app's broadcasts and public state.
@@ -56,7 +56,7 @@ pub enum ReplayCommand {
     Verify {
         target: String,
         #[command(flatten)]
-        serve: ServeArgs,
+        engines: EngineArgs,
     },
     /// Move a consumer group's committed offsets on the event topics (a dry run unless
     /// --execute). Refused while the group has live members.
@@ -75,7 +75,7 @@ pub enum ReplayCommand {
         #[arg(long)]
         execute: bool,
         #[command(flatten)]
-        serve: ServeArgs,
+        engines: EngineArgs,
     },
 }
 
@@ -91,13 +91,13 @@ fn parse_reset_to(value: &str) -> Result<ResetTo, String> {
 }
 
 pub fn run(config_file: Option<&Path>, command: ReplayCommand) -> anyhow::Result<()> {
-    let serve = match &command {
-        ReplayCommand::Plan { serve, .. }
-        | ReplayCommand::Rebuild { serve, .. }
-        | ReplayCommand::Verify { serve, .. }
-        | ReplayCommand::ResetOffsets { serve, .. } => serve,
+    let engines = match &command {
+        ReplayCommand::Plan { engines, .. }
+        | ReplayCommand::Rebuild { engines, .. }
+        | ReplayCommand::Verify { engines, .. }
+        | ReplayCommand::ResetOffsets { engines, .. } => engines,
     };
-    let config = Config::load(config_file, &serve.overrides())?;
+    let config = Config::load(config_file, &engines.overrides())?;
     tidings_server::telemetry::init_logs(&config.telemetry);
     let topics = Topics::with_prefix(&config.topics.prefix);
     super::runtime()?.block_on(async {
