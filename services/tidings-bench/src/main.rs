@@ -10,15 +10,17 @@
 //!   per connection, and delivery latency through notify and sync.
 //!
 //! What they share: [`namespace`] (a run's own topics, group and keyspace on shared
-//! engines), [`running`] (the engines wrapped in counters, with the projector and the cache
-//! refresh running as in a deployment), [`pull_storm`] (simulated users pulling), [`waits`]
-//! (waiting on the projector and for the process to go quiet), [`report`] (tables,
-//! percentiles, JSON, the machine) and [`progress`] (bars on stderr).
+//! engines), [`processes`] (`tidings` processes of their own), [`running`] (the engines
+//! wrapped in counters, with the projector and the cache refresh running as in a
+//! deployment), [`pull_storm`] (simulated users pulling), [`waits`] (waiting on the
+//! projector and for the process to go quiet), [`report`] (tables, percentiles, JSON, the
+//! machine) and [`progress`] (bars on stderr).
 
 mod broadcast;
 mod gateway;
 mod namespace;
 mod pipeline;
+mod processes;
 mod progress;
 mod pull_storm;
 mod report;
