@@ -8,6 +8,8 @@
 //!   off.
 //! - [`gateway`] (`tidings-bench gateway`): idle WebSocket connections, the gateway's memory
 //!   per connection, and delivery latency through notify and sync.
+//! - [`faults`] (`tidings-bench faults`): projectors, Kafka and Cassandra killed, stalled
+//!   and cut off while clients send and sync, and a checker of what came through.
 //!
 //! What they share: [`namespace`] (a run's own topics, group and keyspace on shared
 //! engines), [`processes`] (`tidings` processes of their own), [`running`] (the engines
@@ -17,6 +19,7 @@
 //! machine) and [`progress`] (bars on stderr).
 
 mod broadcast;
+mod faults;
 mod gateway;
 mod namespace;
 mod pipeline;
@@ -66,6 +69,11 @@ enum Command {
     /// wave's pull rate against its budget; against processes of its own (one all-in-one, or
     /// with --config on Kafka + CQL, ingest, project and --gateways gateways).
     Gateway(gateway::GatewayArgs),
+    /// Faults injected into processes of its own on the configured Kafka and CQL store
+    /// (projectors killed, the broker killed, Cassandra stopped, the store cut off) while
+    /// clients send and sync; fails when anything acknowledged was lost, duplicated or
+    /// skipped.
+    Faults(faults::FaultsArgs),
     /// One load-generator process of `gateway` (started by it).
     #[command(hide = true)]
     GatewayLoad(gateway::load::LoadArgs),
@@ -80,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             Command::Pipeline(args) => pipeline::run(args, config_file).await,
             Command::Broadcast(args) => broadcast::run(args, config_file).await,
             Command::Gateway(args) => gateway::run(args, config_file).await,
+            Command::Faults(args) => faults::run(args, config_file).await,
             Command::GatewayLoad(args) => gateway::load::run(args).await,
         }
     })
