@@ -8,17 +8,22 @@
 //!   off.
 //! - [`gateway`] (`tidings-bench gateway`): idle WebSocket connections, the gateway's memory
 //!   per connection, and delivery latency through notify and sync.
+//! - [`faults`] (`tidings-bench faults`): projectors, Kafka and Cassandra killed, stalled
+//!   and cut off while clients send and sync, and a checker of what came through.
 //!
 //! What they share: [`namespace`] (a run's own topics, group and keyspace on shared
-//! engines), [`running`] (the engines wrapped in counters, with the projector and the cache
-//! refresh running as in a deployment), [`pull_storm`] (simulated users pulling), [`waits`]
-//! (waiting on the projector and for the process to go quiet), [`report`] (tables,
-//! percentiles, JSON, the machine) and [`progress`] (bars on stderr).
+//! engines), [`processes`] (`tidings` processes of their own), [`running`] (the engines
+//! wrapped in counters, with the projector and the cache refresh running as in a
+//! deployment), [`pull_storm`] (simulated users pulling), [`waits`] (waiting on the
+//! projector and for the process to go quiet), [`report`] (tables, percentiles, JSON, the
+//! machine) and [`progress`] (bars on stderr).
 
 mod broadcast;
+mod faults;
 mod gateway;
 mod namespace;
 mod pipeline;
+mod processes;
 mod progress;
 mod pull_storm;
 mod report;
@@ -64,6 +69,11 @@ enum Command {
     /// wave's pull rate against its budget; against processes of its own (one all-in-one, or
     /// with --config on Kafka + CQL, ingest, project and --gateways gateways).
     Gateway(gateway::GatewayArgs),
+    /// Faults injected into processes of its own on the configured Kafka and CQL store
+    /// (projectors killed, the broker killed, Cassandra stopped, the store cut off) while
+    /// clients send and sync; fails when anything acknowledged was lost, duplicated or
+    /// skipped.
+    Faults(faults::FaultsArgs),
     /// One load-generator process of `gateway` (started by it).
     #[command(hide = true)]
     GatewayLoad(gateway::load::LoadArgs),
@@ -78,6 +88,7 @@ fn main() -> anyhow::Result<()> {
             Command::Pipeline(args) => pipeline::run(args, config_file).await,
             Command::Broadcast(args) => broadcast::run(args, config_file).await,
             Command::Gateway(args) => gateway::run(args, config_file).await,
+            Command::Faults(args) => faults::run(args, config_file).await,
             Command::GatewayLoad(args) => gateway::load::run(args).await,
         }
     })

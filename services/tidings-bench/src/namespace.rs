@@ -34,6 +34,18 @@ impl BenchNamespace {
         Ok(Self { config })
     }
 
+    /// The run's own names as `TIDINGS_*` settings, for the processes it starts.
+    pub fn env(&self) -> Vec<(String, String)> {
+        let mut env = vec![
+            ("TIDINGS_TOPICS__PREFIX".to_owned(), self.config.topics.prefix.clone()),
+            ("TIDINGS_PROJECTOR__GROUP".to_owned(), self.config.projector.group.clone()),
+        ];
+        if let StoreConfig::Scylla(settings) = &self.config.store {
+            env.push(("TIDINGS_STORE__KEYSPACE".to_owned(), settings.keyspace.clone()));
+        }
+        env
+    }
+
     /// Drops the run's keyspace, if it made one.
     pub async fn drop_keyspace(self) -> anyhow::Result<()> {
         if let StoreConfig::Scylla(settings) = &self.config.store {

@@ -19,8 +19,8 @@ use tokio::sync::Notify;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::server::SECRET;
 use crate::APP;
+use crate::processes::SECRET;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 

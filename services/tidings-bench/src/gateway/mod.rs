@@ -18,7 +18,6 @@
 
 mod clients;
 pub mod load;
-mod server;
 
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -37,9 +36,9 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use self::clients::{Observers, Sent, WaveReport};
 use self::load::{Line, LoggedIn};
-use self::server::{Deployment, Launch, SECRET};
 use crate::APP;
 use crate::namespace::{BenchNamespace, ScratchDir};
+use crate::processes::{Deployment, Launch, SECRET};
 use crate::progress;
 use crate::report::{Align, Latencies, Machine, Table, bytes, count, ms, write_json};
 
@@ -141,12 +140,12 @@ pub async fn run(args: GatewayArgs, config_file: Option<&Path>) -> anyhow::Resul
     let namespace = match distributed {
         true => {
             let namespace = BenchNamespace::create(&config, scratch.path(), "gateway").await?;
-            env.extend(namespace_env(&namespace.config));
+            env.extend(namespace.env());
             Some(namespace)
         }
         false => None,
     };
-    let launch = Launch { binary: &args.server, data_dir: scratch.path(), config_file, env };
+    let launch = Launch { binary: &args.server, data_dir: scratch.path(), config_file, env, logs: None };
     let deployment = Deployment::start(&launch, args.gateways, distributed).await?;
     let engines = if distributed { "Kafka + CQL" } else { "embedded (all-in-one)" };
     eprintln!("{} gateway(s), {engines}; machine: {}", deployment.gateways.len(), machine.summary());
@@ -206,18 +205,6 @@ pub async fn run(args: GatewayArgs, config_file: Option<&Path>) -> anyhow::Resul
         write_json(path, &report)?;
     }
     Ok(())
-}
-
-/// The run's own names on the shared engines, for the processes it starts.
-fn namespace_env(config: &Config) -> Vec<(String, String)> {
-    let mut env = vec![
-        ("TIDINGS_TOPICS__PREFIX".to_owned(), config.topics.prefix.clone()),
-        ("TIDINGS_PROJECTOR__GROUP".to_owned(), config.projector.group.clone()),
-    ];
-    if let tidings_server::engines::StoreConfig::Scylla(settings) = &config.store {
-        env.push(("TIDINGS_STORE__KEYSPACE".to_owned(), settings.keyspace.clone()));
-    }
-    env
 }
 
 /// A load-generator process and its report lines.

@@ -1,7 +1,9 @@
-//! The deployment under test, in processes of its own so that each gateway's memory is
-//! measured apart from the load generators': one `tidings all-in-one` (embedded engines),
-//! or, on the configured Kafka and CQL store, `tidings ingest`, `tidings project` and
-//! `--gateways` `tidings gateway` processes.
+//! The deployment under test, in `tidings` processes of its own: [`ServerProcess`] (one
+//! role on fresh loopback ports, killed with SIGKILL when dropped, as `faults` does to
+//! projectors) and the `gateway` benchmark's [`Deployment`] (one `tidings all-in-one` on
+//! embedded engines, or, on the configured Kafka and CQL store, `tidings ingest`, `tidings
+//! project` and `--gateways` `tidings gateway` processes), so that each gateway's memory is
+//! measured apart from the load generators'.
 
 use std::net::TcpListener;
 use std::path::Path;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 
-/// The secret the servers sign with, and the benchmark mints tokens with.
+/// The secret the servers sign with, and the benchmarks mint tokens with.
 pub const SECRET: &str = "tidings-bench-gateway";
 
 /// How the processes are started: the binary, the configuration they share, the settings
@@ -24,6 +26,9 @@ pub struct Launch<'a> {
     /// `TIDINGS_*` settings for every process (the run's topic prefix, group, keyspace; the
     /// wave's pace).
     pub env: Vec<(String, String)>,
+    /// A directory the processes' logs are appended to (`<role>.log`), instead of this
+    /// process's stderr.
+    pub logs: Option<&'a Path>,
 }
 
 /// One running `tidings` process on fresh loopback ports.
@@ -40,6 +45,15 @@ impl ServerProcess {
         let mut process = Command::new(launch.binary);
         if let Some(file) = launch.config_file {
             process.arg("--config").arg(file);
+        }
+        if let Some(logs) = launch.logs {
+            let file = logs.join(format!("{command}.log"));
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&file)
+                .with_context(|| format!("opening {}", file.display()))?;
+            process.stderr(log);
         }
         let child = process
             .args([command, "--data-dir"])
