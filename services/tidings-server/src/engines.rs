@@ -129,6 +129,11 @@ async fn keep_history(kafka: &KafkaLog, topics: &Topics) {
     }
 }
 
+/// Where a data directory keeps its embedded engines' database.
+pub(crate) fn embedded_engines_dir(data_dir: &std::path::Path) -> PathBuf {
+    data_dir.join("engines")
+}
+
 /// Opens the embedded database on first use, once, for whichever ports are embedded.
 pub(crate) struct EmbeddedOpener {
     dir: PathBuf,
@@ -140,7 +145,7 @@ pub(crate) struct EmbeddedOpener {
 impl EmbeddedOpener {
     pub(crate) fn new(config: &Config) -> Self {
         Self {
-            dir: config.data_dir.join("engines"),
+            dir: embedded_engines_dir(&config.data_dir),
             // A store-only embedded database has no topics: any count does.
             partitions: match config.log {
                 LogConfig::Embedded { partitions } => partitions,

@@ -12,7 +12,7 @@ use tidings_ports::{LogHistory, ReplayStore};
 use tidings_scylla::ScyllaStore;
 
 use crate::config::Config;
-use crate::engines::{EmbeddedOpener, LogConfig, StoreConfig};
+use crate::engines::{EmbeddedOpener, LogConfig, StoreConfig, embedded_engines_dir};
 
 /// Where a rebuilt projection goes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,10 +51,6 @@ impl ReplayTarget {
                 }))
             }
         }
-    }
-
-    fn engines_dir(dir: &std::path::Path) -> PathBuf {
-        dir.join("engines")
     }
 }
 
@@ -107,7 +103,7 @@ pub async fn open_live(config: &Config, with_store: bool) -> anyhow::Result<Live
 pub async fn open_existing_target(target: &ReplayTarget) -> anyhow::Result<Option<Arc<dyn ReplayStore>>> {
     match target {
         ReplayTarget::Directory(dir) => {
-            let dir = ReplayTarget::engines_dir(dir);
+            let dir = embedded_engines_dir(dir);
             if !dir.exists() {
                 return Ok(None);
             }
@@ -147,7 +143,7 @@ pub async fn prepare_target(
 ) -> anyhow::Result<TargetEngines> {
     match target {
         ReplayTarget::Directory(data_dir) => {
-            let dir = ReplayTarget::engines_dir(data_dir);
+            let dir = embedded_engines_dir(data_dir);
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
             crate::auth::carry_generated_secret(&config.data_dir, data_dir)?;
             let Some(source) = live.embedded_log.clone() else {
