@@ -17,6 +17,7 @@ if [ ${#targets[@]} -eq 0 ]; then
     user_agent::user_agent_text user_agent::versions_read_back_from_among_other_tokens
     tokens::edited_tokens tokens::edited_authorization_headers tokens::edited_claims
     json_bodies::json_bodies frames::gateway_frames datum_allocation
+    reach_sketches::reach_sketch_bytes
   )
 fi
 

@@ -16,7 +16,7 @@
 //! # Schema families and versions
 //!
 //! A family is one event type: `mailbox_event`, `broadcast_event`, `notify_signal`,
-//! `dead_letter`. Its versions are `schemas/avro/<family>/vN.avsc`, embedded here (the
+//! `reach_event`, `dead_letter`. Its versions are `schemas/avro/<family>/vN.avsc`, embedded here (the
 //! `shipped` module). Events are always written with the newest version. Decoding reads
 //! the header, finds the writer version by fingerprint among every version of the family,
 //! checks the datum's bounds, decodes it with the writer schema, resolves it to the newest
@@ -29,7 +29,7 @@
 //!
 //! - `avro`: the generic single-object engine (schema families, the header, a bounds check,
 //!   schema resolution, value helpers, [`DecodeError`]); its module doc walks its files.
-//! - `mailbox`, `broadcast`, `notify`, `dead_letter`: Tidings' mappings, domain types ⇄
+//! - `mailbox`, `broadcast`, `notify`, `reach`, `dead_letter`: Tidings' mappings, domain types ⇄
 //!   Avro values of the newest schema, by hand, field by field.
 //! - here: the shipped `.avsc` files and [`EventCodec`], the public API, which pairs each
 //!   family with its mapping.
@@ -41,12 +41,14 @@ use std::sync::Arc;
 
 use apache_avro::types::Value;
 use tidings_domain::event::{BroadcastEvent, MailboxEvent, NotifySignal};
+use tidings_reach::ReachEvent;
 
 mod avro;
 mod broadcast;
 mod dead_letter;
 mod mailbox;
 mod notify;
+mod reach;
 #[cfg(test)]
 mod tests;
 
@@ -62,6 +64,7 @@ pub(crate) mod shipped {
     pub(crate) const MAILBOX_EVENT: &[&str] = &[include_str!("../../../schemas/avro/mailbox_event/v1.avsc")];
     pub(crate) const BROADCAST_EVENT: &[&str] = &[include_str!("../../../schemas/avro/broadcast_event/v1.avsc")];
     pub(crate) const NOTIFY_SIGNAL: &[&str] = &[include_str!("../../../schemas/avro/notify_signal/v1.avsc")];
+    pub(crate) const REACH_EVENT: &[&str] = &[include_str!("../../../schemas/avro/reach_event/v1.avsc")];
     pub(crate) const DEAD_LETTER: &[&str] = &[include_str!("../../../schemas/avro/dead_letter/v1.avsc")];
 }
 
@@ -79,6 +82,7 @@ struct Families {
     mailbox: SchemaFamily,
     broadcast: SchemaFamily,
     notify: SchemaFamily,
+    reach: SchemaFamily,
     dead_letter: SchemaFamily,
 }
 
@@ -94,6 +98,7 @@ impl EventCodec {
                 mailbox: parse("mailbox_event", shipped::MAILBOX_EVENT),
                 broadcast: parse("broadcast_event", shipped::BROADCAST_EVENT),
                 notify: parse("notify_signal", shipped::NOTIFY_SIGNAL),
+                reach: parse("reach_event", shipped::REACH_EVENT),
                 dead_letter: parse("dead_letter", shipped::DEAD_LETTER),
             }),
         }
@@ -121,6 +126,14 @@ impl EventCodec {
 
     pub fn decode_notify(&self, bytes: &[u8]) -> Result<NotifySignal, DecodeError> {
         self.decode(&self.families.notify, bytes, notify::from_value)
+    }
+
+    pub fn encode_reach(&self, event: &ReachEvent) -> Vec<u8> {
+        self.families.reach.encode(reach::to_value(event))
+    }
+
+    pub fn decode_reach(&self, bytes: &[u8]) -> Result<ReachEvent, DecodeError> {
+        self.decode(&self.families.reach, bytes, reach::from_value)
     }
 
     pub fn encode_dead_letter(&self, letter: &DeadLetter) -> Vec<u8> {
@@ -159,9 +172,9 @@ impl EventCodec {
 
 impl Families {
     /// Every family, for what looks across them (a fingerprint's owner, the tests).
-    fn all(&self) -> [&SchemaFamily; 4] {
-        let Self { mailbox, broadcast, notify, dead_letter } = self;
-        [mailbox, broadcast, notify, dead_letter]
+    fn all(&self) -> [&SchemaFamily; 5] {
+        let Self { mailbox, broadcast, notify, reach, dead_letter } = self;
+        [mailbox, broadcast, notify, reach, dead_letter]
     }
 }
 

@@ -48,6 +48,18 @@ pub fn events() -> Vec<(&'static str, Vec<u8>)> {
         .collect()
 }
 
+/// Reach sketches as a pull worker writes them: empty, sparse and dense.
+pub fn reach_sketches() -> Vec<(String, Vec<u8>)> {
+    [("empty", 0), ("sparse", 40), ("dense", 30_000)]
+        .into_iter()
+        .map(|(name, users)| {
+            let mut sketch = tidings_reach::ReachSketch::new();
+            (1..=users).for_each(|uid| sketch.insert_uid(uid));
+            (name.to_owned(), sketch.to_bytes())
+        })
+        .collect()
+}
+
 fn from_hex(hex: &str) -> Vec<u8> {
     (0..hex.len())
         .step_by(2)
@@ -84,6 +96,7 @@ pub fn corpus() -> Corpus {
     let cursor = |private_after, public_after| SyncCursor { private_after, public_after }.encode();
     vec![
         ("events", events.clone()),
+        ("reach_sketch_bytes", reach_sketches()),
         // The memory target reads its input as a datum behind each family's header.
         ("datum_allocation", {
             let mut datums: Vec<(String, Vec<u8>)> =

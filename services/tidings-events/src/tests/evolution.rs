@@ -13,17 +13,18 @@ use super::strategies;
 use crate::avro::family::{SchemaFamily, SchemaVersion};
 use crate::avro::resolve::Resolver;
 use crate::avro::single_object;
-use crate::{EventCodec, broadcast, dead_letter, mailbox, notify, shipped};
+use crate::{EventCodec, broadcast, dead_letter, mailbox, notify, reach, shipped};
 
 type Mapping = fn(Value) -> Result<(), String>;
 
 /// Every shipped family with the mapping that turns its values into domain types.
-fn shipped_families(codec: &EventCodec) -> [(&SchemaFamily, Mapping); 4] {
+fn shipped_families(codec: &EventCodec) -> [(&SchemaFamily, Mapping); 5] {
     let families = &codec.families;
     [
         (&families.mailbox, |v| mailbox::from_value(v).map(drop)),
         (&families.broadcast, |v| broadcast::from_value(v).map(drop)),
         (&families.notify, |v| notify::from_value(v).map(drop)),
+        (&families.reach, |v| reach::from_value(v).map(drop)),
         (&families.dead_letter, |v| dead_letter::from_value(v).map(drop)),
     ]
 }

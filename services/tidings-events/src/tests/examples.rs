@@ -6,6 +6,8 @@ use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, MessageBody};
 
+use tidings_reach::{ReachCell, ReachEvent, ReachKind, ReachPlatform};
+
 use crate::{DeadLetter, EventCodec, broadcast, shipped};
 
 pub(super) fn mailbox_events() -> Vec<MailboxEvent> {
@@ -73,6 +75,26 @@ pub(super) fn notify_signals() -> Vec<NotifySignal> {
     ]
 }
 
+pub(super) fn reach_events() -> Vec<ReachEvent> {
+    let cell = |kind, platform, hour, sketch: &[u8]| ReachCell {
+        kind,
+        platform: ReachPlatform(platform),
+        hour,
+        sketch: sketch.to_vec(),
+    };
+    vec![
+        ReachEvent {
+            app_id: 7,
+            broadcast_id: 1,
+            cells: vec![
+                cell(ReachKind::Delivered, Some(Platform::Ios), 472_222, &[1, 2, 3]),
+                cell(ReachKind::Read, None, 472_223, &[]),
+            ],
+        },
+        ReachEvent { app_id: 7, broadcast_id: 2, cells: Vec::new() },
+    ]
+}
+
 pub(super) fn dead_letter() -> DeadLetter {
     DeadLetter {
         source_topic: "tidings.mailbox".into(),
@@ -92,6 +114,7 @@ pub(super) fn one_of_each_family() -> Vec<(&'static str, Vec<u8>, &'static str)>
         ("mailbox_event", codec.encode_mailbox(&mailbox_events()[0]), *shipped::MAILBOX_EVENT.last().unwrap()),
         ("broadcast_event", codec.encode_broadcast(&broadcast_events()[1]), *shipped::BROADCAST_EVENT.last().unwrap()),
         ("notify_signal", codec.encode_notify(&notify_signals()[0]), *shipped::NOTIFY_SIGNAL.last().unwrap()),
+        ("reach_event", codec.encode_reach(&reach_events()[0]), *shipped::REACH_EVENT.last().unwrap()),
         ("dead_letter", codec.encode_dead_letter(&dead_letter()), *shipped::DEAD_LETTER.last().unwrap()),
     ]
 }

@@ -16,6 +16,7 @@ fn every_truncation_is_an_error() {
                 "mailbox_event" => codec.decode_mailbox(cut).map(drop),
                 "broadcast_event" => codec.decode_broadcast(cut).map(drop),
                 "notify_signal" => codec.decode_notify(cut).map(drop),
+                "reach_event" => codec.decode_reach(cut).map(drop),
                 _ => codec.decode_dead_letter(cut).map(drop),
             }
             .expect_err("a truncated event must not decode");

@@ -2,7 +2,7 @@
 
 use proptest::prelude::*;
 
-use super::examples::{broadcast_events, dead_letter, mailbox_events, notify_signals};
+use super::examples::{broadcast_events, dead_letter, mailbox_events, notify_signals, reach_events};
 use super::strategies;
 use crate::EventCodec;
 
@@ -17,6 +17,9 @@ fn one_of_each_variant_round_trips() {
     }
     for signal in notify_signals() {
         assert_eq!(codec.decode_notify(&codec.encode_notify(&signal)).unwrap(), signal);
+    }
+    for event in reach_events() {
+        assert_eq!(codec.decode_reach(&codec.encode_reach(&event)).unwrap(), event);
     }
     let letter = dead_letter();
     assert_eq!(codec.decode_dead_letter(&codec.encode_dead_letter(&letter)).unwrap(), letter);
@@ -39,6 +42,12 @@ proptest! {
     fn notify_signals_round_trip(signal in strategies::notify_signal()) {
         let codec = EventCodec::new();
         prop_assert_eq!(codec.decode_notify(&codec.encode_notify(&signal)).unwrap(), signal);
+    }
+
+    #[test]
+    fn reach_events_round_trip(event in strategies::reach_event()) {
+        let codec = EventCodec::new();
+        prop_assert_eq!(codec.decode_reach(&codec.encode_reach(&event)).unwrap(), event);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use tidings_domain::broadcast::LifecycleAction;
 use tidings_domain::client::Platform;
 
 use crate::avro::family::SchemaFamily;
-use crate::{EventCodec, broadcast, mailbox, notify};
+use crate::{EventCodec, broadcast, mailbox, notify, reach};
 
 #[test]
 fn shipped_schemas_parse() {
@@ -25,10 +25,11 @@ fn shipped_schemas_parse() {
 fn shipped_fingerprints_never_change() {
     let codec = EventCodec::new();
     let families = &codec.families;
-    let pinned: [(&SchemaFamily, &[u64]); 4] = [
+    let pinned: [(&SchemaFamily, &[u64]); 5] = [
         (&families.mailbox, &[0xc9bc_2e85_64ab_ffa2]),
         (&families.broadcast, &[0x709f_e9bf_0070_0b1c]),
         (&families.notify, &[0x0852_1037_7557_ed77]),
+        (&families.reach, &[0x3e80_3414_62f2_07bf]),
         (&families.dead_letter, &[0xabe6_b478_27f8_8fde]),
     ];
     for (family, fingerprints) in pinned {
@@ -70,6 +71,13 @@ fn mappings_agree_with_the_schema_on_branch_and_symbol_order() {
         panic!("LifecycleAction is not an enum")
     };
     assert_eq!(action.symbols, broadcast::ACTIONS.map(|(_, symbol)| symbol));
+    let reach_cell = |field| {
+        let Schema::Array(cells) = field_type(&families.reach.current().schema, "cells") else { panic!("cells") };
+        let Schema::Enum(symbols) = field_type(&cells.items, field) else { panic!("{field} is not an enum") };
+        symbols.symbols.clone()
+    };
+    assert_eq!(reach_cell("kind"), reach::KINDS.map(|(_, symbol)| symbol));
+    assert_eq!(reach_cell("platform"), reach::PLATFORMS.map(|(_, symbol)| symbol));
     // Every action has a symbol (a new domain action must be added to the schema).
     let _exhaustive = |action: LifecycleAction| match action {
         LifecycleAction::PrePublish

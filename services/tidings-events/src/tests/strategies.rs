@@ -1,4 +1,4 @@
-//! Proptest strategies for every domain event and the dead letter, over their whole range.
+//! Proptest strategies for every domain event, the reach event and the dead letter, over their whole range.
 
 use proptest::collection::vec;
 use proptest::option;
@@ -9,8 +9,11 @@ use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, MessageBody};
 
+use tidings_reach::{ReachCell, ReachEvent};
+
 use crate::DeadLetter;
 use crate::broadcast::ACTIONS;
+use crate::reach::{KINDS, PLATFORMS};
 
 fn mailbox() -> impl Strategy<Value = Mailbox> {
     (any::<i64>(), any::<i64>()).prop_map(|(app_id, uid)| Mailbox::new(app_id, uid))
@@ -115,4 +118,14 @@ pub(super) fn dead_letter() -> impl Strategy<Value = DeadLetter> {
             reason,
             at_us,
         })
+}
+
+pub(super) fn reach_event() -> impl Strategy<Value = ReachEvent> {
+    let cell = (select(&KINDS[..]), select(&PLATFORMS[..]), any::<i64>(), vec(any::<u8>(), 0..64))
+        .prop_map(|((kind, _), (platform, _), hour, sketch)| ReachCell { kind, platform, hour, sketch });
+    (any::<i64>(), any::<i64>(), vec(cell, 0..5)).prop_map(|(app_id, broadcast_id, cells)| ReachEvent {
+        app_id,
+        broadcast_id,
+        cells,
+    })
 }

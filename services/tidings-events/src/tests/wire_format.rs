@@ -3,7 +3,9 @@
 use apache_avro::rabin::Rabin;
 use apache_avro::{GenericSingleObjectReader, Schema};
 
-use super::examples::{broadcast_events, dead_letter, mailbox_events, notify_signals, one_of_each_family};
+use super::examples::{
+    broadcast_events, dead_letter, mailbox_events, notify_signals, one_of_each_family, reach_events,
+};
 use crate::EventCodec;
 
 /// `golden_bytes.txt`: one line per example, `<family> <index in its examples> <hex>`.
@@ -27,11 +29,12 @@ fn header_is_the_marker_and_the_rabin_fingerprint_of_the_writer_schema() {
 #[test]
 fn every_example_encodes_to_its_golden_bytes() {
     let codec = EventCodec::new();
-    let families: [(&str, Vec<Vec<u8>>); 4] = [
+    let families: [(&str, Vec<Vec<u8>>); 5] = [
         ("mailbox_event", mailbox_events().iter().map(|event| codec.encode_mailbox(event)).collect()),
         ("broadcast_event", broadcast_events().iter().map(|event| codec.encode_broadcast(event)).collect()),
         ("notify_signal", notify_signals().iter().map(|signal| codec.encode_notify(signal)).collect()),
         ("dead_letter", vec![codec.encode_dead_letter(&dead_letter())]),
+        ("reach_event", reach_events().iter().map(|event| codec.encode_reach(event)).collect()),
     ];
     let encoded: Vec<String> = families
         .iter()

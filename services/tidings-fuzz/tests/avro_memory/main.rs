@@ -47,6 +47,7 @@ fn datum_allocation() {
                 "mailbox_event" => drop(codec.decode_mailbox(&bytes)),
                 "broadcast_event" => drop(codec.decode_broadcast(&bytes)),
                 "notify_signal" => drop(codec.decode_notify(&bytes)),
+                "reach_event" => drop(codec.decode_reach(&bytes)),
                 "dead_letter" => drop(codec.decode_dead_letter(&bytes)),
                 other => panic!("a family the codec does not have: {other}"),
             });

@@ -20,6 +20,7 @@ fn events() {
         check("mailbox_event", bytes, |b| codec.decode_mailbox(b), |e| codec.encode_mailbox(e));
         check("broadcast_event", bytes, |b| codec.decode_broadcast(b), |e| codec.encode_broadcast(e));
         check("notify_signal", bytes, |b| codec.decode_notify(b), |e| codec.encode_notify(e));
+        check("reach_event", bytes, |b| codec.decode_reach(b), |e| codec.encode_reach(e));
         check("dead_letter", bytes, |b| codec.decode_dead_letter(b), |e| codec.encode_dead_letter(e));
     });
 }

@@ -6,5 +6,6 @@ mod corpus;
 mod cursor;
 mod frames;
 mod json_bodies;
+mod reach_sketches;
 mod tokens;
 mod user_agent;
