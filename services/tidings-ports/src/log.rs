@@ -17,6 +17,8 @@ pub struct Topics {
     pub broadcast: TopicName,
     /// Notify signals for the gateway.
     pub notify: TopicName,
+    /// Reach sketches flushed by pull workers, keyed by broadcast (`r:<app_id>:<broadcast_id>`).
+    pub reach: TopicName,
     /// Records that could not be decoded or were invalid, with the reason.
     pub dead_letter: TopicName,
 }
@@ -28,6 +30,7 @@ impl Topics {
             mailbox: format!("{prefix}.mailbox"),
             broadcast: format!("{prefix}.broadcast"),
             notify: format!("{prefix}.notify"),
+            reach: format!("{prefix}.reach"),
             dead_letter: format!("{prefix}.dead-letter"),
         }
     }

@@ -8,6 +8,7 @@ use tidings_domain::broadcast::Broadcast;
 use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
+use tidings_reach::{ReachKey, ReachSketch};
 
 /// A mailbox's bookkeeping besides its messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,6 +132,15 @@ pub trait Store: Send + Sync + Debug {
 
     /// Every app's public mailbox as [`PublicMailbox::new`] builds it.
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError>;
+
+    /// Merges each sketch into the stored sketch of its key (a key never stored starts
+    /// empty); durable on return. Keys may repeat within a call.
+    async fn merge_reach(&self, sketches: &[(ReachKey, ReachSketch)]) -> Result<(), StoreError>;
+
+    /// Every stored reach sketch of the broadcast, in key order; none for a broadcast never
+    /// counted.
+    async fn reach(&self, app_id: AppId, broadcast_id: BroadcastId)
+    -> Result<Vec<(ReachKey, ReachSketch)>, StoreError>;
 
     /// The bytes the store's data occupies, by the engine's own accounting, or `None` when
     /// the adapter can't tell (the default).

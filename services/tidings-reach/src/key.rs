@@ -26,6 +26,17 @@ impl ReachKind {
     }
 }
 
+impl FromStr for ReachKind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        ReachKind::ALL
+            .into_iter()
+            .find(|kind| kind.as_str() == value)
+            .ok_or_else(|| format!("unknown reach kind {value:?}"))
+    }
+}
+
 impl fmt::Display for ReachKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -40,6 +51,17 @@ pub const UNKNOWN_PLATFORM: &str = "unknown";
 pub struct ReachPlatform(pub Option<Platform>);
 
 impl ReachPlatform {
+    /// Every value, in order: unknown first, then [`Platform::ALL`].
+    pub const ALL: [ReachPlatform; 7] = [
+        ReachPlatform(None),
+        ReachPlatform(Some(Platform::Ios)),
+        ReachPlatform(Some(Platform::Android)),
+        ReachPlatform(Some(Platform::Win)),
+        ReachPlatform(Some(Platform::Mac)),
+        ReachPlatform(Some(Platform::Linux)),
+        ReachPlatform(Some(Platform::Web)),
+    ];
+
     pub fn as_str(&self) -> &'static str {
         self.0.as_ref().map_or(UNKNOWN_PLATFORM, Platform::as_str)
     }

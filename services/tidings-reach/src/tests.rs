@@ -228,6 +228,12 @@ fn platforms_read_back_from_their_words() {
         assert_eq!(reach.as_str().parse::<ReachPlatform>(), Ok(reach));
     }
     assert!("beos".parse::<ReachPlatform>().is_err());
+    let mut sorted = ReachPlatform::ALL;
+    sorted.sort();
+    assert_eq!(sorted, ReachPlatform::ALL, "ALL is in key order");
+    for kind in ReachKind::ALL {
+        assert_eq!(kind.as_str().parse::<ReachKind>(), Ok(kind));
+    }
     assert_eq!(ReachKey::hour_of(7_199), 1);
     assert_eq!(ReachKey::hour_of(-1), -1);
 }

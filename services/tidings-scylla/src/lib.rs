@@ -18,6 +18,8 @@
 //!   `whitelist_revision`.
 //! - `replay_checkpoints` (V002), per topic partition the next offset a rebuild into this
 //!   keyspace projects ([`tidings_ports::ReplayStore`]); empty in a live keyspace.
+//! - `reach` (V003), one partition per broadcast, a reach sketch per kind, platform and
+//!   hour (module `reach`).
 //!
 //! # Why the contract holds
 //! - **Atomic per mailbox.** One call's changes to one mailbox are folded in order into net
@@ -62,6 +64,7 @@ mod inventory;
 mod migrate;
 mod paging;
 mod plan;
+mod reach;
 mod records;
 mod rows;
 mod session;

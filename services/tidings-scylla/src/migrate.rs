@@ -51,6 +51,7 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "replay_checkpoints",
         script: include_str!("../../../schemas/cql/V002__replay_checkpoints.cql"),
     },
+    Migration { version: 3, name: "reach", script: include_str!("../../../schemas/cql/V003__reach.cql") },
 ];
 
 /// What [`migrate`] did.

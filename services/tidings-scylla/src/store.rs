@@ -13,6 +13,7 @@ use tidings_domain::public::{PublicMailbox, PublicState, Whitelist};
 use tidings_domain::time::now_s;
 use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_reach::{ReachKey, ReachSketch};
 use tracing::debug;
 
 use crate::batches::{PreparedBatch, mailbox_batches, write_mailboxes};
@@ -35,6 +36,8 @@ pub struct ScyllaStore {
     nodes: Vec<String>,
     /// Prepared by the first replay call (module `inventory`).
     pub(crate) replay: tokio::sync::OnceCell<crate::inventory::ReplayStatements>,
+    /// Prepared by the first reach call (module `reach`).
+    pub(crate) reach: tokio::sync::OnceCell<crate::reach::ReachStatements>,
 }
 
 impl fmt::Debug for ScyllaStore {
@@ -62,6 +65,7 @@ impl ScyllaStore {
             keyspace: settings.keyspace.clone(),
             nodes: settings.nodes.clone(),
             replay: tokio::sync::OnceCell::new(),
+            reach: tokio::sync::OnceCell::new(),
         }))
     }
 
@@ -211,6 +215,18 @@ impl Store for ScyllaStore {
         };
         batch.push(&self.statements.set_public_state, values);
         batch.run(&self.session, "write public change").await
+    }
+
+    async fn merge_reach(&self, sketches: &[(ReachKey, ReachSketch)]) -> Result<(), StoreError> {
+        self.merge_reach_cells(sketches).await
+    }
+
+    async fn reach(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+    ) -> Result<Vec<(ReachKey, ReachSketch)>, StoreError> {
+        self.reach_cells(app_id, broadcast_id).await
     }
 
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {

@@ -10,6 +10,7 @@ use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_reach::{ReachKey, ReachSketch};
 
 /// A [`Store`] that counts the messages inserted through it, the mailbox reads and the
 /// reads of the public mailbox, and otherwise passes every call on.
@@ -94,6 +95,18 @@ impl Store for CountingStore {
         state: &PublicState,
     ) -> Result<(), StoreError> {
         self.inner.apply_public_change(app_id, broadcast, state).await
+    }
+
+    async fn merge_reach(&self, sketches: &[(ReachKey, ReachSketch)]) -> Result<(), StoreError> {
+        self.inner.merge_reach(sketches).await
+    }
+
+    async fn reach(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+    ) -> Result<Vec<(ReachKey, ReachSketch)>, StoreError> {
+        self.inner.reach(app_id, broadcast_id).await
     }
 
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {

@@ -2,6 +2,7 @@
 
 mod inventory;
 mod mailbox_writes;
+mod reach;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -15,6 +16,7 @@ use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_reach::{ReachKey, ReachSketch};
 use tracing::debug;
 
 use crate::keys;
@@ -26,6 +28,7 @@ const MAILBOXES_KEYSPACE: &str = "store_mailboxes";
 const BROADCASTS_KEYSPACE: &str = "store_broadcasts";
 const PUBLIC_STATES_KEYSPACE: &str = "store_public_states";
 const REPLAY_CHECKPOINTS_KEYSPACE: &str = "store_replay_checkpoints";
+const REACH_KEYSPACE: &str = "store_reach";
 
 /// The embedded [`Store`].
 ///
@@ -56,6 +59,10 @@ struct StoreInner {
     public_states: Keyspace,
     /// Where a rebuild into this store resumes (`tidings replay rebuild`).
     replay_checkpoints: Keyspace,
+    /// Reach sketches per broadcast, kind, platform and hour.
+    reach: Keyspace,
+    /// Held by each `merge_reach` from reading sketches to writing them back.
+    reach_writes: Mutex<()>,
     /// Held by each `apply_mailbox_changes` from reading the mailboxes' states to writing
     /// them back, so two concurrent calls can't lose each other's changes.
     mailbox_writes: Mutex<()>,
@@ -79,8 +86,10 @@ impl EmbeddedStore {
             broadcasts: keyspace(BROADCASTS_KEYSPACE)?,
             public_states: keyspace(PUBLIC_STATES_KEYSPACE)?,
             replay_checkpoints: keyspace(REPLAY_CHECKPOINTS_KEYSPACE)?,
+            reach: keyspace(REACH_KEYSPACE)?,
             database,
             mailbox_writes: Mutex::new(()),
+            reach_writes: Mutex::new(()),
         };
         debug!(path = %dir.display(), "opened the embedded store");
         Ok(Self { inner: Arc::new(inner) })
@@ -189,7 +198,8 @@ impl StoreInner {
     /// memtables: what sits only in a memtable (and the journal) has no table on disk yet.
     /// The journal is left out, being shared with the log and truncated once flushed.
     fn storage_bytes(&self) -> Result<u64, StoreError> {
-        let keyspaces = [&self.messages, &self.deliveries, &self.mailboxes, &self.broadcasts, &self.public_states];
+        let keyspaces =
+            [&self.messages, &self.deliveries, &self.mailboxes, &self.broadcasts, &self.public_states, &self.reach];
         for keyspace in keyspaces {
             // fjall's only way to flush a keyspace on demand (public, hidden from its docs).
             keyspace.rotate_memtable_and_wait().map_err(from_fjall)?;
@@ -303,6 +313,22 @@ impl Store for EmbeddedStore {
 
     async fn load_public_mailboxes(&self) -> Result<Vec<PublicMailbox>, StoreError> {
         self.blocking(StoreInner::load_public_mailboxes).await
+    }
+
+    async fn merge_reach(&self, sketches: &[(ReachKey, ReachSketch)]) -> Result<(), StoreError> {
+        if sketches.is_empty() {
+            return Ok(());
+        }
+        let sketches = sketches.to_vec();
+        self.blocking(move |store| store.merge_reach(&sketches)).await
+    }
+
+    async fn reach(
+        &self,
+        app_id: AppId,
+        broadcast_id: BroadcastId,
+    ) -> Result<Vec<(ReachKey, ReachSketch)>, StoreError> {
+        self.blocking(move |store| store.reach(app_id, broadcast_id)).await
     }
 
     async fn storage_bytes(&self) -> Result<Option<u64>, StoreError> {

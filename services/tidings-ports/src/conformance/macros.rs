@@ -52,6 +52,9 @@ macro_rules! store_conformance_tests {
                 public_changes_read_back,
                 reapplying_a_public_change_is_idempotent,
                 load_public_mailboxes_holds_visible_broadcasts_and_whitelist,
+                a_broadcast_never_counted_has_no_reach,
+                reach_merges_are_unions_that_repeats_and_order_do_not_change,
+                reach_of_broadcasts_and_apps_is_kept_apart,
             ]
         );
     };
