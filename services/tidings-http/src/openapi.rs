@@ -8,8 +8,8 @@ use utoipa::{Modify, OpenApi};
 
 use crate::bodies::{
     Accepted, Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest,
-    BroadcastState, HistoryResponse, LifecycleAction, MailboxEntry, Platform, ReadRequest, SendAccepted, SendMode,
-    SendRequest, Source, SyncResponse, WhitelistBody,
+    BroadcastState, HistoryResponse, LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour,
+    ReadRequest, SendAccepted, SendMode, SendRequest, Source, SyncResponse, WhitelistBody,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::business::*;
@@ -26,7 +26,8 @@ use crate::routes::clients::*;
     components(schemas(
         SendRequest, SendMode, SendAccepted, BroadcastDraftRequest, BroadcastPatchRequest, Broadcast,
         BroadcastContent, BroadcastState, Audience, Platform, LifecycleAction, BroadcastList, WhitelistBody,
-        SyncResponse, HistoryResponse, MailboxEntry, Source, ReadRequest, Accepted, ErrorBody, ErrorDetail
+        SyncResponse, HistoryResponse, MailboxEntry, Source, ReadRequest, Accepted, ErrorBody, ErrorDetail,
+        Reach, ReachCounts, ReachHour
     )),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))

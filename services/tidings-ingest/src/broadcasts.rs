@@ -2,6 +2,7 @@
 
 use std::collections::BTreeSet;
 use std::time::Instant;
+use tidings_reach::ReachStats;
 
 use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, broadcast_log_key};
@@ -145,6 +146,12 @@ impl Ingest {
             .await?
             .filter(|b| b.state != BroadcastState::Deleted)
             .ok_or_else(|| IngestError::NotFound(format!("broadcast {broadcast_id} of app {app_id}")))
+    }
+
+    /// The broadcast's reach (docs/design.md#reach), from its stored sketches.
+    pub async fn broadcast_reach(&self, app_id: AppId, broadcast_id: BroadcastId) -> Result<ReachStats, IngestError> {
+        let sketches = self.store.reach(app_id, broadcast_id).await?;
+        Ok(ReachStats::from_sketches(sketches.iter().map(|(key, sketch)| (key, sketch))))
     }
 
     /// The app's broadcasts that are not deleted, by id.

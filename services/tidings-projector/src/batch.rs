@@ -38,15 +38,21 @@ impl Projector {
         let mut outcome = BatchOutcome::default();
         let mut mailbox_events = Vec::new();
         let mut broadcast_events = Vec::new();
+        let (mut reach_sketches, mut reach_events) = (Vec::new(), 0);
         for record in records {
             match self.decode(record) {
                 Ok(Decoded::Mailbox(event)) => mailbox_events.push(event),
                 Ok(Decoded::Broadcast(event)) => broadcast_events.push(event),
+                Ok(Decoded::Reach(sketches)) => {
+                    reach_sketches.extend(sketches);
+                    reach_events += 1;
+                }
                 Err(reason) => outcome.dead_letters.push(dead_letter(record, reason)),
             }
         }
         self.project_mailbox_events(&mailbox_events, &mut outcome).await?;
         self.project_broadcast_events(&broadcast_events, &mut outcome).await?;
+        self.project_reach(reach_sketches, reach_events, &mut outcome).await?;
         Ok(outcome)
     }
 }

@@ -2,6 +2,7 @@
 
 use tidings_domain::event::{BroadcastEvent, MailboxEvent, broadcast_log_key};
 use tidings_ports::LogRecord;
+use tidings_reach::{ReachEvent, ReachKey, ReachSketch};
 
 use crate::Projector;
 
@@ -9,6 +10,8 @@ use crate::Projector;
 pub(crate) enum Decoded {
     Mailbox(MailboxEvent),
     Broadcast(BroadcastEvent),
+    /// A reach event's sketches, each read and checked.
+    Reach(Vec<(ReachKey, ReachSketch)>),
 }
 
 impl Projector {
@@ -26,6 +29,10 @@ impl Projector {
             validate_broadcast_event(&event)?;
             check_key(record, &broadcast_log_key(event.app_id))?;
             Ok(Decoded::Broadcast(event))
+        } else if *topic == self.topics.reach {
+            let event = self.codec.decode_reach(&record.payload).map_err(|e| e.to_string())?;
+            check_key(record, &ReachKey::log_key(event.app_id, event.broadcast_id))?;
+            Ok(Decoded::Reach(reach_sketches(&event)?))
         } else {
             Err(format!("the projector does not consume topic {topic}"))
         }
@@ -68,6 +75,22 @@ fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
         MailboxEvent::MessageDeleted { msg_id, .. } if *msg_id <= 0 => Err("deletion of a non-positive msg_id".into()),
         _ => Ok(()),
     }
+}
+
+/// The event's cells as keys and sketches; a sketch that doesn't read, or ids that can't
+/// be a broadcast's, dead-letter the whole event.
+fn reach_sketches(event: &ReachEvent) -> Result<Vec<(ReachKey, ReachSketch)>, String> {
+    if event.app_id <= 0 || event.broadcast_id <= 0 {
+        return Err(format!("reach event for app {} broadcast {}: non-positive ids", event.app_id, event.broadcast_id));
+    }
+    event
+        .cells
+        .iter()
+        .map(|cell| {
+            let sketch = ReachSketch::from_bytes(&cell.sketch).map_err(|error| format!("reach sketch: {error}"))?;
+            Ok((event.key_of(cell), sketch))
+        })
+        .collect()
 }
 
 fn validate_broadcast_event(event: &BroadcastEvent) -> Result<(), String> {

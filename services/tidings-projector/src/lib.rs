@@ -1,4 +1,4 @@
-//! The projector: consumes the mailbox and broadcast topics and projects them into the store.
+//! The projector: consumes the mailbox, broadcast and reach topics and projects them into the store.
 //!
 //! At-least-once consumption plus idempotent projection gives an exactly-once effect
 //! (docs/design.md#exactly-once-effect): a polled batch is projected, its effects are made durable, notify signals
@@ -8,7 +8,8 @@
 //! - `msg_id`s are stamped from the mailbox head in log order ([`stamp_msg_id`]), so a
 //!   replay of the same log stamps the same ids (docs/design.md#no-missed-pull);
 //! - broadcast events are folded by [`apply_broadcast_event`], which rejects an event
-//!   already applied.
+//!   already applied;
+//! - reach sketches are merged into the stored ones (a union: repeats change nothing).
 //!
 //! Records that can't be decoded or break a rule go to the dead-letter topic and
 //! consumption goes on (docs/design.md#bad-input-changes-nothing).
@@ -18,7 +19,7 @@
 //! - `run`: the consume loop, polling, projecting and committing batch after batch;
 //!   `retry`: its backoff.
 //! - `batch`: one batch, from records to [`BatchOutcome`]; `decode` turns a record into a
-//!   valid event, `private` and `public` are the two projections, `dead_letter` and
+//!   valid event, `private`, `public` and `reach` are the three projections, `dead_letter` and
 //!   `notify` what a batch appends to the log besides.
 //! - `settings`, `error`, `telemetry`: [`ProjectorSettings`], [`ProjectorError`] and the
 //!   metrics ([`describe_metrics`]).
@@ -33,6 +34,7 @@ mod error;
 mod notify;
 mod private;
 mod public;
+mod reach;
 mod retry;
 mod run;
 mod settings;

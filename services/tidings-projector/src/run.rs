@@ -18,7 +18,7 @@ impl Projector {
     /// Consumes until `shutdown` is cancelled. Retriable engine errors are retried with
     /// backoff on the same batch; others end the run (a restart resumes from the last commit).
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
-        let topics = [self.topics.mailbox.clone(), self.topics.broadcast.clone()];
+        let topics = [self.topics.mailbox.clone(), self.topics.broadcast.clone(), self.topics.reach.clone()];
         let mut subscription = self.log.subscribe(&self.settings.group, &topics).await?;
         info!(group = %self.settings.group, "projector started");
         let mut lag_reported = Instant::now() - LAG_REPORT_INTERVAL;

@@ -3,9 +3,12 @@
 //! - [`cache::PublicMailboxCache`] holds every app's public mailbox in memory, refreshed
 //!   from the store on an interval, so pulls never read the public mailbox from the store
 //!   (docs/design.md#pulls-read-the-cache).
-//! - [`Puller`] answers sync and history pulls with the domain's merge functions.
+//! - [`Puller`] answers sync and history pulls with the domain's merge functions, and counts
+//!   reach (module `reach`): broadcasts delivered by syncs and covered by read marks, in a
+//!   [`ReachCounter`] that [`run_reach_flush`] appends to the log.
 
 pub mod cache;
+mod reach;
 mod settings;
 
 use std::sync::Arc;
@@ -19,8 +22,10 @@ use tidings_domain::sync::{
 use tidings_domain::time::now_s;
 use tidings_domain::{BroadcastId, MsgId};
 use tidings_ports::{MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_reach::{ReachCounter, ReachKind};
 
 pub use cache::{CacheMode, PublicMailboxCache};
+pub use reach::run_reach_flush;
 pub use settings::{PageLimits, PullerSettings};
 
 const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
@@ -28,6 +33,7 @@ const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
 pub fn describe_metrics() {
     metrics::describe_histogram!(PULL_SECONDS, metrics::Unit::Seconds, "time to answer a pull, by kind");
     cache::describe_metrics();
+    reach::describe_metrics();
 }
 
 /// The pull service.
@@ -35,11 +41,19 @@ pub fn describe_metrics() {
 pub struct Puller {
     store: Arc<dyn Store>,
     public: Arc<PublicMailboxCache>,
+    /// Where reach is counted; `None` when `puller.reach_counting` is off.
+    reach: Option<Arc<ReachCounter>>,
 }
 
 impl Puller {
     pub fn new(store: Arc<dyn Store>, public: Arc<PublicMailboxCache>) -> Self {
-        Self { store, public }
+        Self { store, public, reach: None }
+    }
+
+    /// Counts reach into `counter` (share one per process with its [`run_reach_flush`]).
+    pub fn with_reach(mut self, counter: Arc<ReachCounter>) -> Self {
+        self.reach = Some(counter);
+        self
     }
 
     /// What is new in `mailbox` since `cursor`, private and public merged in `msg_id` order.
@@ -71,6 +85,9 @@ impl Puller {
         let candidates = public.sync_candidates(viewer, &state.hidden_broadcasts, cursor.public_after, now_s);
         let mut page = merge_sync(private, exhausted, candidates, public.seq(), cursor, limit, now_s);
         mark_read(&mut page.messages, &state);
+        if let Some(counter) = &self.reach {
+            reach::record(counter, mailbox, viewer, ReachKind::Delivered, &page.messages, now_s);
+        }
         metrics::histogram!(PULL_SECONDS, "kind" => "sync").record(started.elapsed().as_secs_f64());
         Ok(page)
     }
@@ -103,6 +120,40 @@ impl Puller {
         mark_read(&mut page.messages, &state);
         metrics::histogram!(PULL_SECONDS, "kind" => "history").record(started.elapsed().as_secs_f64());
         Ok(page)
+    }
+
+    /// Before a read mark is appended: the mark it raises from, which [`Puller::count_read`]
+    /// needs; `None` (and no store read) when reach isn't counted.
+    pub async fn read_mark_before(&self, mailbox: Mailbox) -> Result<Option<MsgId>, StoreError> {
+        match self.reach {
+            Some(_) => Ok(Some(self.store.mailbox_state(mailbox).await?.read_up_to)),
+            None => Ok(None),
+        }
+    }
+
+    /// After a read mark up to `up_to` was appended: counts as read every broadcast that
+    /// `viewer` sees with a `msg_id` above `before` (from [`Puller::read_mark_before`]) and
+    /// at most `up_to`.
+    pub async fn count_read(
+        &self,
+        mailbox: Mailbox,
+        viewer: &Viewer,
+        before: Option<MsgId>,
+        up_to: MsgId,
+    ) -> Result<(), StoreError> {
+        let (Some(counter), Some(before)) = (&self.reach, before) else { return Ok(()) };
+        if up_to <= before {
+            return Ok(());
+        }
+        let now_s = now_s();
+        let hidden = self.store.mailbox_state(mailbox).await?.hidden_broadcasts;
+        let public = self.public.get(mailbox.app_id).await?;
+        let covered = public
+            .visible_entries(viewer, &hidden, now_s)
+            .into_iter()
+            .filter(|e| e.msg_id > before && e.msg_id <= up_to);
+        reach::record(counter, mailbox, viewer, ReachKind::Read, covered, now_s);
+        Ok(())
     }
 
     /// The broadcast `viewer` sees under `msg_id`, if that id is a broadcast's.

@@ -22,6 +22,13 @@ pub struct PullerSettings {
     pub default_limit: usize,
     /// The most messages a client may ask for in one pull.
     pub max_limit: usize,
+    /// Count reach per broadcast (docs/design.md#reach): users it was delivered to and read
+    /// by, in sketches flushed to the reach topic.
+    pub reach_counting: bool,
+    /// How often a pull worker appends what it counted of reach (and once more at shutdown):
+    /// the delay before a broadcast's reach shows what happened.
+    #[serde(rename = "reach_flush_interval_ms", with = "serde_with::As::<serde_with::DurationMilliSeconds<u64>>")]
+    pub reach_flush_interval: Duration,
 }
 
 impl Default for PullerSettings {
@@ -32,6 +39,8 @@ impl Default for PullerSettings {
             public_cache: true,
             default_limit: limits.default_limit,
             max_limit: limits.max_limit,
+            reach_counting: true,
+            reach_flush_interval: Duration::from_secs(10),
         }
     }
 }
@@ -41,6 +50,9 @@ impl PullerSettings {
     pub fn validate(&self) -> Result<(), FieldError> {
         if self.refresh_interval.is_zero() {
             return Err(FieldError::new("refresh_interval_ms", "must be positive"));
+        }
+        if self.reach_flush_interval.is_zero() {
+            return Err(FieldError::new("reach_flush_interval_ms", "must be positive"));
         }
         if self.default_limit < 1 {
             return Err(FieldError::new("default_limit", "must be at least 1"));

@@ -26,6 +26,6 @@ use tidings_ports::Topics;
 use tidings_ports::log::TopicName;
 
 /// The topics a rebuild replays: the ones the projector consumes.
-pub fn replayed_topics(topics: &Topics) -> [TopicName; 2] {
-    [topics.mailbox.clone(), topics.broadcast.clone()]
+pub fn replayed_topics(topics: &Topics) -> [TopicName; 3] {
+    [topics.mailbox.clone(), topics.broadcast.clone(), topics.reach.clone()]
 }

@@ -165,7 +165,11 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TIDINGS_INGEST__MAX_MSGKEY_BYTES", "64");
             jail.set_env("TIDINGS_PROJECTOR__POLL_WAIT_MS", "50");
+            jail.set_env("TIDINGS_PULLER__REACH_FLUSH_INTERVAL_MS", "250");
+            jail.set_env("TIDINGS_PULLER__REACH_COUNTING", "false");
             let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.puller.reach_flush_interval, std::time::Duration::from_millis(250));
+            assert!(!config.puller.reach_counting);
             assert_eq!(config.ingest.max_msgkey_bytes, 64);
             assert_eq!(config.projector.poll_wait, std::time::Duration::from_millis(50));
             Ok(())

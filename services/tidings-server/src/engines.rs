@@ -118,7 +118,7 @@ impl Engines {
 /// process from starting.
 async fn keep_history(kafka: &KafkaLog, topics: &Topics) {
     kafka.declare_hint_topics([topics.notify.clone()]);
-    let kept = [topics.mailbox.clone(), topics.broadcast.clone(), topics.dead_letter.clone()];
+    let kept = [topics.mailbox.clone(), topics.broadcast.clone(), topics.reach.clone(), topics.dead_letter.clone()];
     match kafka.retention_findings(&kept).await {
         Ok(findings) => {
             for finding in findings {

@@ -12,7 +12,9 @@ use tracing::info;
 
 use crate::config::Config;
 use crate::engines::Engines;
-use crate::services::{Services, Tasks, spawn_notify_feed, spawn_projector, spawn_public_mailbox_refresh};
+use crate::services::{
+    Services, Tasks, spawn_notify_feed, spawn_projector, spawn_public_mailbox_refresh, spawn_reach_flush,
+};
 
 /// A role a Tidings process runs (not to be confused with a caller's role in a token,
 /// [`tidings_http::CallerRole`]).
@@ -55,6 +57,7 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
             let cache = services.public_mailbox_cache();
             spawn_public_mailbox_refresh(&mut tasks, cache.clone(), config.puller.refresh_interval, shutdown.clone())
                 .await?;
+            spawn_reach_flush(&mut tasks, &services, shutdown.clone());
             Some(cache)
         }
         false => None,

@@ -10,7 +10,8 @@ use tidings_gateway::Gateway;
 use tidings_ingest::Ingest;
 use tidings_ports::Topics;
 use tidings_projector::Projector;
-use tidings_puller::{PublicMailboxCache, Puller};
+use tidings_puller::{PublicMailboxCache, Puller, run_reach_flush};
+use tidings_reach::ReachCounter;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -25,12 +26,16 @@ pub struct Services {
     engines: Engines,
     codec: EventCodec,
     topics: Topics,
+    /// The process's reach counter, shared by its pullers and its flush task; `None` when
+    /// `puller.reach_counting` is off.
+    reach: Option<Arc<ReachCounter>>,
 }
 
 impl Services {
     pub fn new(config: &Config, engines: Engines) -> Self {
         let topics = Topics::with_prefix(&config.topics.prefix);
-        Self { config: config.clone(), engines, codec: EventCodec::new(), topics }
+        let reach = config.puller.reach_counting.then(|| Arc::new(ReachCounter::new()));
+        Self { config: config.clone(), engines, codec: EventCodec::new(), topics, reach }
     }
 
     pub fn ingest(&self) -> Ingest {
@@ -50,8 +55,30 @@ impl Services {
     }
 
     pub fn puller(&self, public: Arc<PublicMailboxCache>) -> Puller {
-        Puller::new(self.engines.store.clone(), public)
+        let puller = Puller::new(self.engines.store.clone(), public);
+        match &self.reach {
+            Some(counter) => puller.with_reach(counter.clone()),
+            None => puller,
+        }
     }
+}
+
+/// Appends what this process's pullers counted of reach every `puller.reach_flush_interval`
+/// among `tasks`, and once more when `stop` is cancelled; nothing when reach isn't counted.
+pub fn spawn_reach_flush(tasks: &mut Tasks, services: &Services, stop: CancellationToken) {
+    let Some(counter) = services.reach.clone() else { return };
+    let flush = run_reach_flush(
+        counter,
+        services.engines.log.clone(),
+        services.codec.clone(),
+        services.topics.clone(),
+        services.config.puller.reach_flush_interval,
+        stop,
+    );
+    tasks.spawn(async move {
+        flush.await;
+        Ok(())
+    });
 }
 
 /// Reads the notify topic into `gateway`'s sessions among `tasks` until `stop` is cancelled.

@@ -126,6 +126,9 @@ pub struct Broadcast {
     pub published_seq: Option<PublicSeq>,
     pub created_at_us: i64,
     pub updated_at_us: i64,
+    /// Who it reached: given by `GET /v1/apps/{app_id}/broadcasts/{id}` only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reach: Option<super::Reach>,
 }
 
 impl From<domain::Broadcast> for Broadcast {
@@ -142,6 +145,7 @@ impl From<domain::Broadcast> for Broadcast {
             published_seq: broadcast.published_seq,
             created_at_us: broadcast.created_at_us,
             updated_at_us: broadcast.updated_at_us,
+            reach: None,
         }
     }
 }

@@ -9,6 +9,7 @@
 mod broadcasts;
 mod mailbox;
 mod messages;
+mod reach;
 
 pub use broadcasts::{
     Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState,
@@ -16,6 +17,7 @@ pub use broadcasts::{
 };
 pub use mailbox::{Accepted, HistoryResponse, MailboxEntry, ReadRequest, Source, SyncResponse};
 pub use messages::{SendAccepted, SendMode, SendRequest};
+pub use reach::{Reach, ReachCounts, ReachHour};
 
 /// Converts between a wire enum and the domain's, variant by variant, both ways.
 macro_rules! mirror_enum {

@@ -84,7 +84,7 @@ pub(crate) async fn list_broadcasts(
     Ok(Json(BroadcastList { broadcasts: broadcasts.into_iter().map(Broadcast::from).collect() }))
 }
 
-/// One broadcast: state, version, content, audience.
+/// One broadcast: state, version, content, audience, and its reach.
 #[utoipa::path(get, path = "/v1/apps/{app_id}/broadcasts/{broadcast_id}", tag = "broadcasts",
     params(("app_id" = i64, Path), ("broadcast_id" = i64, Path)),
     responses((status = 200, body = Broadcast), (status = 404, body = ErrorBody)))]
@@ -94,7 +94,9 @@ pub(crate) async fn get_broadcast(
     ValidPath(path): ValidPath<BroadcastPath>,
 ) -> Result<Json<Broadcast>, ApiError> {
     claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
-    Ok(Json(state.ingest.broadcast(path.app_id, path.broadcast_id).await?.into()))
+    let mut broadcast: Broadcast = state.ingest.broadcast(path.app_id, path.broadcast_id).await?.into();
+    broadcast.reach = Some(state.ingest.broadcast_reach(path.app_id, path.broadcast_id).await?.into());
+    Ok(Json(broadcast))
 }
 
 /// Modify a broadcast's content, expiry or audience; keeps its identity, bumps its version.

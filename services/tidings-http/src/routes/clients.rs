@@ -111,7 +111,10 @@ pub(crate) async fn mark_read(
     owner: MailboxOwner,
     ValidJson(request): ValidJson<ReadRequest>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    // Reach counts the broadcasts this mark newly covers: the mark before it is read first.
+    let before = state.puller.read_mark_before(owner.mailbox).await?;
     state.ingest.mark_read(owner.mailbox, request.up_to).await?;
+    state.puller.count_read(owner.mailbox, &owner.viewer, before, request.up_to).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
 }
 

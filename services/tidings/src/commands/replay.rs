@@ -266,7 +266,7 @@ async fn reset_offsets(
 /// Records of every topic the deployment has, for the copy's progress bar.
 async fn log_records(live: &LiveEngines, topics: &Topics) -> anyhow::Result<u64> {
     let mut records = 0;
-    for topic in [&topics.mailbox, &topics.broadcast, &topics.notify, &topics.dead_letter] {
+    for topic in [&topics.mailbox, &topics.broadcast, &topics.reach, &topics.notify, &topics.dead_letter] {
         for extent in live.log.partitions(topic).await? {
             records += u64::try_from(extent.end - extent.earliest).unwrap_or(0);
         }
