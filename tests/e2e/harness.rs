@@ -141,6 +141,8 @@ impl Server {
             ("TIDINGS_AUTH__SECRET".to_owned(), SECRET.to_owned()),
             ("TIDINGS_PULLER__REFRESH_INTERVAL_MS".to_owned(), REFRESH.as_millis().to_string()),
             ("TIDINGS_PROJECTOR__POLL_WAIT_MS".to_owned(), "50".to_owned()),
+            // Reach shows within a fraction of a second of a pull (tests/e2e/reach.rs).
+            ("TIDINGS_PULLER__REACH_FLUSH_INTERVAL_MS".to_owned(), "200".to_owned()),
             ("TIDINGS_INGEST__MAX_BATCH_RECIPIENTS".to_owned(), "50".to_owned()),
             // Right after start-up the projectors may still be joining their consumer group:
             // on a loaded machine that can outlast ingest's default 5 s wait for a broadcast

@@ -30,8 +30,10 @@ macro_rules! scenarios {
 
 // After the macro, which its scenarios use too.
 mod gateway;
+mod reach;
 mod replay;
 
+use reach::reach_counts_each_user_once_by_platform_and_read_marks_count_reads;
 use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
 
 scenarios!(
@@ -50,6 +52,7 @@ scenarios!(
     pulls_do_not_read_the_public_mailbox_from_the_store,
     openapi_metrics_and_health_are_served,
     a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named,
+    reach_counts_each_user_once_by_platform_and_read_marks_count_reads,
 );
 
 use std::time::{Duration, Instant};
