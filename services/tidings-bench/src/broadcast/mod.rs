@@ -21,7 +21,8 @@
 //!    Each twice: first syncs (no cursor: the private timeline is read too) and incremental
 //!    syncs (a cursor up to date on private messages, as a client has that pulls after a
 //!    broadcast). Measured: pulls/s, p50/p99 latency and reads of the public mailbox from
-//!    the store.
+//!    the store. With the cache on, storms with reach counting off and on alternate
+//!    (`--reach-rounds` of each), and a table gives what counting cost.
 
 mod harness;
 mod reach;
@@ -61,6 +62,10 @@ pub struct BroadcastArgs {
     /// Seconds of pull storm, for each cache mode.
     #[arg(long, default_value_t = 10)]
     pub pull_seconds: u64,
+    /// With the cache on, how many storms of each sync kind with reach counting off and
+    /// as many on, alternately (docs/design.md#reach).
+    #[arg(long, default_value_t = 2)]
+    pub reach_rounds: usize,
     /// Messages per sync.
     #[arg(long, default_value_t = 50)]
     pub limit: usize,
@@ -85,6 +90,7 @@ pub async fn run(args: BroadcastArgs, config_file: Option<&Path>) -> anyhow::Res
     anyhow::ensure!(args.users.iter().all(|n| *n >= 2), "--users: each count must be at least 2");
     anyhow::ensure!(args.content_bytes >= 1, "--content-bytes must be at least 1");
     anyhow::ensure!(args.senders >= 1 && args.pullers >= 1, "--senders and --pullers must be at least 1");
+    anyhow::ensure!(args.reach_rounds >= 1, "--reach-rounds must be at least 1");
     let scratch = ScratchDir::new(args.data_dir.as_deref())?;
     let engines = Engines::describe(&config);
     eprintln!("engines: {engines}; machine: {}", machine.summary());
@@ -136,10 +142,15 @@ async fn run_once(config: &Config, args: &BroadcastArgs, users: i64) -> anyhow::
         };
         let settled_after_s = settle(Duration::from_secs(args.settle_max_seconds)).await.as_secs_f64();
         let mut storms = Vec::new();
-        for cached in [true, false] {
-            for kind in [SyncKind::First, SyncKind::Incremental] {
-                storms.push(bench.storm(args, cached, kind, broadcast_id).await?);
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            // Reach off and on in turn, so that drift of the machine (other load, compaction)
+            // falls on both alike.
+            for round in 0..2 * args.reach_rounds {
+                storms.push(bench.storm(args, true, round % 2 == 1, kind, broadcast_id).await?);
             }
+        }
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            storms.push(bench.storm(args, false, false, kind, broadcast_id).await?);
         }
         anyhow::Ok(RunReport { users, public_mailbox: public, fan_out, ratios, settled_after_s, storms })
     }

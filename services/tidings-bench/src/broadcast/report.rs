@@ -90,6 +90,8 @@ impl SyncKind {
 pub struct Storm {
     pub sync: SyncKind,
     pub public_cache: bool,
+    /// Whether the pulls counted reach (docs/design.md#reach).
+    pub reach_counting: bool,
     pub pullers: usize,
     pub seconds: f64,
     pub pulls: u64,
@@ -147,11 +149,48 @@ pub fn print_report(report: &BroadcastReport) {
     );
     println!();
     println!("{}", storms.render());
+    println!("Reach counting's cost, cache on (pulls/s summed over the storms of each setting, run in turn):");
+    println!();
+    println!("{}", reach_cost_table(report).render());
     println!("first: syncs without a cursor (the private timeline is read); incremental: a cursor up to date");
     println!("on private messages, before the broadcast. Store reads: loads of the public mailbox from the store.");
     println!();
     println!("engines: {}", report.engines);
     println!("machine: {}", report.machine.summary());
+}
+
+/// Per run and sync kind: pulls/s with reach counting off and on (the mean of the storms of
+/// each, which ran alternately), and what counting cost.
+fn reach_cost_table(report: &BroadcastReport) -> Table {
+    let mut table = Table::new(&[
+        ("users", Align::Right),
+        ("sync", Align::Left),
+        ("pulls/s, reach off", Align::Right),
+        ("pulls/s, reach on", Align::Right),
+        ("cost", Align::Right),
+    ]);
+    for run in &report.runs {
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            let mean = |reach: bool| {
+                let rates: Vec<f64> = run
+                    .storms
+                    .iter()
+                    .filter(|s| s.public_cache && s.sync == kind && s.reach_counting == reach)
+                    .map(|s| s.pulls_per_second)
+                    .collect();
+                (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+            };
+            let (Some(off), Some(on)) = (mean(false), mean(true)) else { continue };
+            table.row(vec![
+                count(run.users as u64),
+                kind.as_str().to_owned(),
+                count(off.round() as u64),
+                count(on.round() as u64),
+                format!("{:+.1} %", (off - on) / off * 100.0),
+            ]);
+        }
+    }
+    table
 }
 
 fn load(load: Option<f64>) -> String {
@@ -193,6 +232,7 @@ fn storm_table() -> Table {
         ("users", Align::Right),
         ("sync", Align::Left),
         ("public cache", Align::Left),
+        ("reach", Align::Left),
         ("pulls", Align::Right),
         ("pulls/s", Align::Right),
         ("p50 ms", Align::Right),
@@ -210,6 +250,7 @@ fn storm_row(users_label: &str, s: &Storm) -> Vec<String> {
         users_label.to_owned(),
         s.sync.as_str().to_owned(),
         if s.public_cache { "on" } else { "off" }.to_owned(),
+        if s.reach_counting { "on" } else { "off" }.to_owned(),
         count(s.pulls),
         count(s.pulls_per_second.round() as u64),
         ms(s.p50_ms),

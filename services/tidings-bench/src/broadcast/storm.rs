@@ -1,13 +1,18 @@
 //! The pull storms of `tidings-bench broadcast`: syncs with the public-mailbox cache on,
-//! then off, and what each cost the store.
+//! then off, and what each cost the store; with the cache on, with reach counting on and
+//! off in turn (the counter flushed to the log as a pull worker's is).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use tidings_domain::BroadcastId;
 use tidings_domain::sync::SyncCursor;
+use tidings_events::EventCodec;
 use tidings_ports::Store;
-use tidings_puller::{CacheMode, PublicMailboxCache, Puller};
+use tidings_ports::{EventLog, Topics};
+use tidings_puller::{CacheMode, PublicMailboxCache, Puller, run_reach_flush};
+use tidings_reach::ReachCounter;
+use tokio_util::sync::CancellationToken;
 
 use super::BroadcastArgs;
 use super::harness::Bench;
@@ -17,23 +22,39 @@ use crate::report::{self, count, ms};
 
 impl Bench {
     /// Pulls from random users for `args.pull_seconds`, from `args.pullers` tasks; each
-    /// pull must show the broadcast.
+    /// pull must show the broadcast. With `reach`, the pulls count reach into a counter of
+    /// the storm's own, which a flush task appends to the log every
+    /// `puller.reach_flush_interval` meanwhile.
     pub async fn storm(
         &self,
         args: &BroadcastArgs,
         cached: bool,
+        reach: bool,
         kind: SyncKind,
         broadcast_id: BroadcastId,
     ) -> anyhow::Result<Storm> {
         let store: Arc<dyn Store> = self.pipeline.store.clone();
-        let puller = if cached {
-            self.pipeline.puller.clone()
+        let mut puller = if cached {
+            Puller::new(store.clone(), self.pipeline.public.clone())
         } else {
             // Only the bypassing cache reads the store now: stop the refresh.
             self.pipeline.stop_refresh();
             Puller::new(store.clone(), Arc::new(PublicMailboxCache::new(store, CacheMode::Bypass)))
         };
-        let label = if cached { "cache on" } else { "cache off" };
+        let flushing = CancellationToken::new();
+        let flush = reach.then(|| {
+            let counter = Arc::new(ReachCounter::new());
+            puller = puller.clone().with_reach(counter.clone());
+            let log: Arc<dyn EventLog> = self.pipeline.log.clone();
+            let topics = Topics::with_prefix(&self.pipeline.config.topics.prefix);
+            let interval = self.pipeline.config.puller.reach_flush_interval;
+            tokio::spawn(run_reach_flush(counter, log, EventCodec::new(), topics, interval, flushing.clone()))
+        });
+        let label = match (cached, reach) {
+            (true, true) => "cache on, reach on",
+            (true, false) => "cache on, reach off",
+            (false, _) => "cache off",
+        };
         eprintln!(
             "pull storm, {label}, {} syncs: {} users pulling for {} s ...",
             kind.as_str(),
@@ -56,6 +77,10 @@ impl Bench {
         };
         let reads_before = self.pipeline.store.public_reads();
         let outcome = storm.run(label).await?;
+        flushing.cancel();
+        if let Some(flush) = flush {
+            flush.await?;
+        }
         let reads = self.pipeline.store.public_reads() - reads_before;
         let elapsed = outcome.elapsed.as_secs_f64();
         let pulls = outcome.latencies.len() as u64;
@@ -63,6 +88,7 @@ impl Bench {
         let storm = Storm {
             sync: kind,
             public_cache: cached,
+            reach_counting: reach,
             pullers: args.pullers,
             seconds: elapsed,
             pulls,
