@@ -3,25 +3,69 @@
 //!
 //! The counter is sharded by uid: a record locks one of [`SHARDS`] mutexes, chosen by the
 //! uid's hash, so concurrent pulls of different users rarely meet even when they all count
-//! the same broadcast (a broadcast storm). Each shard holds its own sketch per key; a drain
-//! takes every shard's map and merges the sketches of equal keys (a union: the result is
-//! the same as one sketch would have been).
+//! the same broadcast (a broadcast storm). Each shard holds its own cell per key; a drain
+//! takes every shard's map and merges the cells of equal keys (a union: the result is the
+//! same as one sketch would have been).
+//!
+//! A cell starts as an exact set of uid hashes ([`EXACT_LIMIT`] at most), where a user who
+//! pulls again costs one hash-set lookup; past that it becomes a sketch, by then dense,
+//! where an insert is one register update. (A sparse sketch would re-sort its list of hash
+//! codes every hundred-odd inserts, repeats included: too slow for the pull path.)
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Mutex;
 
 use tidings_domain::Uid;
 
 use crate::key::{ReachCell, ReachEvent, ReachKey};
-use crate::sketch::{ReachSketch, uid_hash};
+use crate::sketch::{PassThrough, ReachSketch, uid_hash};
 
 /// How many independently locked parts the counter has.
 pub const SHARDS: usize = 64;
 
-/// Sketches per key, accumulated between flushes. See the module docs.
+/// The most uid hashes a cell keeps exactly before it becomes a sketch.
+pub const EXACT_LIMIT: usize = 8_192;
+
+/// What one shard counted of one key.
+#[derive(Debug)]
+enum Cell {
+    /// The uid hashes, exactly (already well mixed: no hashing again).
+    Exact(HashSet<u64, PassThrough>),
+    Sketch(ReachSketch),
+}
+
+impl Default for Cell {
+    fn default() -> Self {
+        Cell::Exact(HashSet::with_hasher(PassThrough))
+    }
+}
+
+impl Cell {
+    fn insert(&mut self, hash: u64) {
+        match self {
+            Cell::Exact(hashes) => {
+                if hashes.insert(hash) && hashes.len() > EXACT_LIMIT {
+                    let mut sketch = ReachSketch::new();
+                    hashes.iter().for_each(|hash| sketch.insert_hash(*hash));
+                    *self = Cell::Sketch(sketch);
+                }
+            }
+            Cell::Sketch(sketch) => sketch.insert_hash(hash),
+        }
+    }
+
+    fn merge_into(self, sketch: &mut ReachSketch) {
+        match self {
+            Cell::Exact(hashes) => hashes.into_iter().for_each(|hash| sketch.insert_hash(hash)),
+            Cell::Sketch(other) => sketch.merge(&other),
+        }
+    }
+}
+
+/// Cells per key, accumulated between flushes. See the module docs.
 #[derive(Debug)]
 pub struct ReachCounter {
-    shards: Vec<Mutex<HashMap<ReachKey, ReachSketch>>>,
+    shards: Vec<Mutex<HashMap<ReachKey, Cell>>>,
 }
 
 impl Default for ReachCounter {
@@ -47,7 +91,7 @@ impl ReachCounter {
         let shard = &self.shards[(hash >> 58) as usize % SHARDS];
         let mut sketches = shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         for key in keys {
-            sketches.entry(key).or_default().insert_hash(hash);
+            sketches.entry(key).or_default().insert(hash);
         }
     }
 
@@ -57,13 +101,8 @@ impl ReachCounter {
         let mut merged: BTreeMap<ReachKey, ReachSketch> = BTreeMap::new();
         for shard in &self.shards {
             let taken = std::mem::take(&mut *shard.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            for (key, sketch) in taken {
-                match merged.entry(key) {
-                    std::collections::btree_map::Entry::Vacant(slot) => {
-                        slot.insert(sketch);
-                    }
-                    std::collections::btree_map::Entry::Occupied(mut slot) => slot.get_mut().merge(&sketch),
-                }
+            for (key, cell) in taken {
+                cell.merge_into(merged.entry(key).or_default());
             }
         }
         let mut events: Vec<ReachEvent> = Vec::new();

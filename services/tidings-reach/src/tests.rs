@@ -31,29 +31,27 @@ fn small_counts_are_exact() {
     assert_eq!(sketch_of((1..=50).chain(1..=50)).estimate(), 50);
 }
 
-/// Relative error of the estimate of `n` distinct uids, for the bound tests.
-fn relative_error(n: i64) -> f64 {
+/// The estimate of `n` distinct uids is within 2 % of `n`.
+fn assert_within_two_percent(n: i64) {
     // Uids far apart, as real ones are: the hash must not depend on their being dense.
     let estimate = sketch_of((0..n).map(|i| 1_000_003 + i * 7_919)).estimate() as f64;
-    (estimate - n as f64).abs() / n as f64
+    let error = (estimate - n as f64).abs() / n as f64;
+    assert!(error < 0.02, "{n} users estimated {estimate}: error {error}");
 }
 
 #[test]
 fn error_is_within_two_percent_at_ten_thousand() {
-    let error = relative_error(10_000);
-    assert!(error < 0.02, "error {error}");
+    assert_within_two_percent(10_000);
 }
 
 #[test]
 fn error_is_within_two_percent_at_a_hundred_thousand() {
-    let error = relative_error(100_000);
-    assert!(error < 0.02, "error {error}");
+    assert_within_two_percent(100_000);
 }
 
 #[test]
 fn error_is_within_two_percent_at_a_million() {
-    let error = relative_error(1_000_000);
-    assert!(error < 0.02, "error {error}");
+    assert_within_two_percent(1_000_000);
 }
 
 #[test]
@@ -195,6 +193,22 @@ fn the_counter_drains_per_broadcast_what_concurrent_pulls_recorded() {
     assert_eq!(total, 2_000);
     assert!(counter.drain().is_empty(), "drained");
 }
+
+#[test]
+fn the_counter_gives_the_sketch_of_its_uids_below_and_above_the_exact_limit() {
+    for users in [10, counter::EXACT_LIMIT as i64 * SHARDS_FOR_TEST] {
+        let counter = ReachCounter::new();
+        for uid in (0..users).chain(0..users / 2) {
+            counter.record(uid, [key(1, ReachKind::Delivered, None, 1)]);
+        }
+        let events = counter.drain();
+        let sketch = ReachSketch::from_bytes(&events[0].cells[0].sketch).expect("sketch");
+        assert_eq!(sketch, sketch_of(0..users), "{users} users");
+    }
+}
+
+/// Enough users that every shard's cell passes the exact limit.
+const SHARDS_FOR_TEST: i64 = 80;
 
 #[test]
 fn stats_are_unions_by_platform_and_hour_with_a_cumulative_line() {
