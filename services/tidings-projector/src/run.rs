@@ -15,16 +15,25 @@ const LAG_REPORT_INTERVAL: Duration = Duration::from_secs(1);
 const POLL_RETRY_DELAY: Duration = Duration::from_millis(500);
 
 impl Projector {
-    /// Consumes until `shutdown` is cancelled. Retriable engine errors are retried with
-    /// backoff on the same batch; others end the run (a restart resumes from the last commit).
+    /// Consumes until `shutdown` is cancelled, then projects one last batch of what is
+    /// already there (e.g. a pull worker's reach flush at shutdown) without waiting. Retriable
+    /// engine errors are retried with backoff on the same batch; others end the run (a
+    /// restart resumes from the last commit).
     pub async fn run(&self, shutdown: CancellationToken) -> Result<(), ProjectorError> {
         let topics = [self.topics.mailbox.clone(), self.topics.broadcast.clone(), self.topics.reach.clone()];
         let mut subscription = self.log.subscribe(&self.settings.group, &topics).await?;
         info!(group = %self.settings.group, "projector started");
         let mut lag_reported = Instant::now() - LAG_REPORT_INTERVAL;
+        let mut last = false;
         loop {
+            if last {
+                break;
+            }
             let polled = tokio::select! {
-                () = shutdown.cancelled() => break,
+                () = shutdown.cancelled() => {
+                    last = true;
+                    subscription.poll(self.settings.batch_size, Duration::ZERO).await
+                }
                 polled = subscription.poll(self.settings.batch_size, self.settings.poll_wait) => polled,
             };
             let records = match polled {

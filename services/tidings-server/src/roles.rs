@@ -48,16 +48,18 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
     let services = Services::new(&config, Engines::open(&config).await?);
     let mut tasks = Tasks::new();
 
-    if roles.contains(&ServerRole::Project) {
-        spawn_projector(&mut tasks, services.projector(), shutdown.clone());
-    }
     let serves_clients = roles.contains(&ServerRole::Pull) || roles.contains(&ServerRole::Gateway);
+    // With pull workers in the process, its projector stops after their last reach flush.
+    let projector_stop = if serves_clients { CancellationToken::new() } else { shutdown.clone() };
+    if roles.contains(&ServerRole::Project) {
+        spawn_projector(&mut tasks, services.projector(), projector_stop.clone());
+    }
     let public_cache = match serves_clients {
         true => {
             let cache = services.public_mailbox_cache();
             spawn_public_mailbox_refresh(&mut tasks, cache.clone(), config.puller.refresh_interval, shutdown.clone())
                 .await?;
-            spawn_reach_flush(&mut tasks, &services, shutdown.clone());
+            spawn_reach_flush(&mut tasks, &services, shutdown.clone(), projector_stop.clone());
             Some(cache)
         }
         false => None,

@@ -64,9 +64,18 @@ impl Services {
 }
 
 /// Appends what this process's pullers counted of reach every `puller.reach_flush_interval`
-/// among `tasks`, and once more when `stop` is cancelled; nothing when reach isn't counted.
-pub fn spawn_reach_flush(tasks: &mut Tasks, services: &Services, stop: CancellationToken) {
-    let Some(counter) = services.reach.clone() else { return };
+/// among `tasks`, and once more when `stop` is cancelled, then cancels `flushed` (so that a
+/// projector of the same process stops after the last flush, and projects it); nothing but
+/// that when reach isn't counted.
+pub fn spawn_reach_flush(tasks: &mut Tasks, services: &Services, stop: CancellationToken, flushed: CancellationToken) {
+    let Some(counter) = services.reach.clone() else {
+        tasks.spawn(async move {
+            stop.cancelled().await;
+            flushed.cancel();
+            Ok(())
+        });
+        return;
+    };
     let flush = run_reach_flush(
         counter,
         services.engines.log.clone(),
@@ -77,6 +86,7 @@ pub fn spawn_reach_flush(tasks: &mut Tasks, services: &Services, stop: Cancellat
     );
     tasks.spawn(async move {
         flush.await;
+        flushed.cancel();
         Ok(())
     });
 }
