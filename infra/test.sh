@@ -2,7 +2,8 @@
 # The test command: every test of the workspace, unit, property, fuzz (bounded), conformance
 # (embedded and real engines) and end-to-end (the e2e tests start real `tidings` processes
 # themselves), then the TypeScript SDK's tests (infra/sdk/test.sh: Node.js and npm, and
-# Debian's Chromium, which it installs). It starts the real engines the tests need, on
+# Debian's Chromium, which it installs) and the operator console's browser test
+# (infra/console/test.sh). It starts the real engines the tests need, on
 # loopback, and leaves them running for the next run (stop them with infra/*/stop.sh).
 # Usage: infra/test.sh [extra cargo test args]
 set -euo pipefail
@@ -22,3 +23,5 @@ export BOLERO_RANDOM_TEST_TIME_MS="${BOLERO_RANDOM_TEST_TIME_MS:-3000}"
 cargo test --workspace --locked "$@"
 echo "==> the TypeScript SDK (clients/typescript): unit, integration, and the demo in headless Chromium"
 infra/sdk/test.sh
+echo "==> the operator console in headless Chromium (tests/console)"
+infra/console/test.sh

@@ -223,6 +223,11 @@ impl Server {
         }
     }
 
+    /// Starts every process again after [`Server::terminate`].
+    pub async fn start_again(&mut self) {
+        self.launch_all().await;
+    }
+
     /// SIGKILL every process, no shutdown, then start them again: whatever was
     /// acknowledged must survive.
     pub async fn kill9_and_restart(&mut self) {
@@ -280,6 +285,11 @@ impl Server {
     /// The `topics.prefix` of a distributed deployment: its own, fresh topics.
     pub fn topic_prefix(&self) -> &str {
         self.setting("TIDINGS_TOPICS__PREFIX").expect("only a distributed deployment has Kafka topics")
+    }
+
+    /// The API that serves business servers and operators (and the console).
+    pub fn business_api(&self) -> &str {
+        &self.business_api
     }
 
     /// The API that serves clients and the OpenAPI document.

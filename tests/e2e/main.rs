@@ -29,10 +29,14 @@ macro_rules! scenarios {
 }
 
 // After the macro, which its scenarios use too.
+mod audit;
+mod console;
 mod gateway;
 mod reach;
 mod replay;
 
+use audit::the_audit_trail_names_each_step_and_its_actor_once;
+use console::an_operator_logs_in_to_the_console_and_drafts_a_broadcast;
 use reach::reach_counts_each_user_once_by_platform_and_read_marks_count_reads;
 use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
 
@@ -52,6 +56,8 @@ scenarios!(
     pulls_do_not_read_the_public_mailbox_from_the_store,
     openapi_metrics_and_health_are_served,
     a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named,
+    the_audit_trail_names_each_step_and_its_actor_once,
+    an_operator_logs_in_to_the_console_and_drafts_a_broadcast,
     reach_counts_each_user_once_by_platform_and_read_marks_count_reads,
 );
 

@@ -37,6 +37,11 @@ use clap::{Parser, Subcommand};
 /// The app every benchmark run writes to (each run has engines or a namespace of its own).
 const APP: i64 = 1;
 
+/// Who the benchmarks' broadcast commands name in the audit trail.
+fn bench_actor() -> tidings_domain::audit::Actor {
+    tidings_domain::audit::Actor::App("tidings-bench".into())
+}
+
 #[derive(Debug, Parser)]
 #[command(
     name = "tidings-bench",

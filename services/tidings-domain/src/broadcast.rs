@@ -189,13 +189,16 @@ pub struct Broadcast {
     pub updated_at_us: i64,
 }
 
+/// The revision of a new draft: every applied change raises it by one.
+pub const FIRST_REVISION: i32 = 1;
+
 impl Broadcast {
     pub fn draft(app_id: AppId, broadcast_id: BroadcastId, content: BroadcastContent, at_us: i64) -> Self {
         Self {
             app_id,
             broadcast_id,
             version: 1,
-            revision: 1,
+            revision: FIRST_REVISION,
             state: BroadcastState::Draft,
             content,
             msg_id: None,

@@ -1,5 +1,6 @@
 //! Every state change as it travels on the event log. Tables are projections of these.
 
+use crate::audit::Actor;
 use crate::broadcast::{BroadcastContent, LifecycleAction};
 use crate::message::{Mailbox, MessageBody};
 use crate::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
@@ -64,6 +65,9 @@ pub struct BroadcastEvent {
     /// Unix microseconds at which ingest accepted the change.
     pub at_us: i64,
     pub change: BroadcastChange,
+    /// Who asked for the change (docs/design.md, "Operators and the audit trail"); `None`
+    /// in events written before it was recorded.
+    pub actor: Option<Actor>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

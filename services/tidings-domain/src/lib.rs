@@ -6,11 +6,14 @@
 //! - [`public`]: the public mailbox of an app and what one viewer may see of it.
 //! - [`sync`]: the merge of a private page with public entries under one opaque cursor.
 //! - [`event`]: every state change, as it travels on the event log.
+//! - [`audit`]: who made each public-mailbox change ([`audit::Actor`]) and the entries of
+//!   the audit trail.
 //!
 //! Services feed these functions with what they read from the ports and write back what
 //! the functions return; every rule that an invariant of docs/design.md depends on lives here,
 //! where it is property-tested.
 
+pub mod audit;
 pub mod broadcast;
 pub mod client;
 pub mod event;

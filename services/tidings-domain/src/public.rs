@@ -232,7 +232,7 @@ mod tests {
     use crate::client::ClientVersion;
 
     fn event(change: BroadcastChange, at_us: i64) -> BroadcastEvent {
-        BroadcastEvent { app_id: 1, at_us, change }
+        BroadcastEvent { app_id: 1, at_us, change, actor: None }
     }
 
     fn viewer(uid: Uid) -> Viewer {

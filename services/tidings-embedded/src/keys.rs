@@ -1,6 +1,7 @@
 //! Byte encodings of the keys, chosen so that fjall's byte order is the order we read in.
 //! The layout is described in the crate docs.
 
+use tidings_domain::audit::AuditSubject;
 use tidings_domain::message::Mailbox;
 use tidings_domain::{AppId, BroadcastId, MsgId};
 
@@ -121,6 +122,29 @@ pub(crate) fn app_key(app_id: AppId) -> [u8; 8] {
 pub(crate) fn broadcast_key(app_id: AppId, broadcast_id: BroadcastId) -> Vec<u8> {
     let mut key = app_key(app_id).to_vec();
     key.extend_from_slice(&sortable_i64(broadcast_id));
+    key
+}
+
+/// An operator account: `app_id, str name`.
+pub(crate) fn operator_key(app_id: AppId, name: &str) -> Vec<u8> {
+    let mut key = app_key(app_id).to_vec();
+    push_str(&mut key, name);
+    key
+}
+
+/// An audit entry: `app_id, i64↑ at_us, subject (0 and an i64↑ broadcast_id, or 1 for the
+/// whitelist), i32↑ revision`: an app's entries in time order, then by subject and revision.
+pub(crate) fn audit_key(app_id: AppId, at_us: i64, subject: AuditSubject, revision: i32) -> Vec<u8> {
+    let mut key = app_key(app_id).to_vec();
+    key.extend_from_slice(&sortable_i64(at_us));
+    match subject {
+        AuditSubject::Broadcast(id) => {
+            key.push(0);
+            key.extend_from_slice(&sortable_i64(id));
+        }
+        AuditSubject::Whitelist => key.push(1),
+    }
+    key.extend_from_slice(&((revision as u32) ^ (1 << 31)).to_be_bytes());
     key
 }
 

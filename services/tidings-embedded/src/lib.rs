@@ -22,6 +22,8 @@
 //! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] record JSON        |
 //! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] record JSON      |
 //! | `store_replay_checkpoints` | `str` topic, `u32` partition        | next offset to project, `u64`    |
+//! | `store_operators`     | `i64↑` app_id, `str` name                | [`Operator`] record JSON          |
+//! | `store_audit`         | `i64↑` app_id, `i64↑` at_us, subject, `i32↑` revision | [`AuditEntry`] record JSON |
 //!
 //! So a partition's records are one key range in offset order, a mailbox's messages one key
 //! range in `msg_id` order (read forward or backward), an app's broadcasts one range by id.
@@ -37,6 +39,8 @@
 //! [`StoredMessage`]: tidings_domain::message::StoredMessage
 //! [`Broadcast`]: tidings_domain::broadcast::Broadcast
 //! [`PublicState`]: tidings_domain::public::PublicState
+//! [`Operator`]: tidings_ports::Operator
+//! [`AuditEntry`]: tidings_domain::audit::AuditEntry
 
 mod keys;
 mod log;
@@ -70,6 +74,14 @@ pub enum OpenError {
         #[source]
         source: fjall::Error,
     },
+}
+
+impl OpenError {
+    /// Whether another opener holds the database: a running server, in another process or
+    /// this one.
+    pub fn is_locked(&self) -> bool {
+        matches!(self, OpenError::Database { source: fjall::Error::Locked, .. })
+    }
 }
 
 impl EmbeddedEngines {

@@ -31,3 +31,5 @@ tidings_ports::event_log_conformance_tests!(fresh_log());
 tidings_ports::store_conformance_tests!(fresh_store());
 tidings_ports::log_history_conformance_tests!(fresh_log());
 tidings_ports::replay_store_conformance_tests!(fresh_store());
+tidings_ports::operator_store_conformance_tests!(fresh_store());
+tidings_ports::audit_store_conformance_tests!(fresh_store());

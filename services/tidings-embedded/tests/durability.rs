@@ -200,7 +200,8 @@ async fn a_topic_keeps_its_partition_count_when_reopened_with_another() {
 async fn a_data_directory_is_opened_once_at_a_time() {
     let dir = TempDir::new().expect("temporary directory");
     let engines = EmbeddedEngines::open(dir.path(), 2).expect("open");
-    assert!(matches!(EmbeddedEngines::open(dir.path(), 2), Err(OpenError::Database { .. })));
+    let refused = EmbeddedEngines::open(dir.path(), 2).expect_err("opened twice");
+    assert!(matches!(refused, OpenError::Database { .. }) && refused.is_locked(), "{refused}");
     drop(engines);
     EmbeddedEngines::open(dir.path(), 2).expect("open once closed");
 }

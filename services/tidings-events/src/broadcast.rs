@@ -1,6 +1,7 @@
 //! [`BroadcastEvent`] ⇄ `schemas/avro/broadcast_event`.
 
 use apache_avro::types::Value;
+use tidings_domain::audit::Actor;
 use tidings_domain::broadcast::{Audience, BroadcastContent, LifecycleAction};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent};
@@ -57,6 +58,7 @@ pub(crate) fn to_value(event: &BroadcastEvent) -> Value {
         ("app_id", Value::Long(event.app_id)),
         ("at_us", Value::Long(event.at_us)),
         ("change", union(branch, change)),
+        ("actor", actor_to_value(event.actor.as_ref())),
     ])
 }
 
@@ -94,7 +96,35 @@ pub(crate) fn from_value(value: Value) -> Result<BroadcastEvent, String> {
         }
         _ => unreachable!("BRANCHES has one name per branch"),
     };
-    Ok(BroadcastEvent { app_id, at_us, change })
+    let actor = event.optional_record("actor", "Actor")?.map(actor_from_fields).transpose()?;
+    Ok(BroadcastEvent { app_id, at_us, change, actor })
+}
+
+/// The symbols of the `ActorKind` enum, in schema order.
+pub(crate) const ACTOR_KINDS: [&str; 2] = ["operator", "app"];
+
+/// `["null", Actor]`: null is branch 0.
+fn actor_to_value(actor: Option<&Actor>) -> Value {
+    let Some(actor) = actor else { return union(0, Value::Null) };
+    let kind = match actor {
+        Actor::Operator(_) => 0,
+        Actor::App(_) => 1,
+    };
+    let fields = [
+        ("kind", Value::Enum(kind, ACTOR_KINDS[kind as usize].to_owned())),
+        ("name", Value::String(actor.name().to_owned())),
+    ];
+    union(1, record(fields))
+}
+
+fn actor_from_fields(mut fields: Fields) -> Result<Actor, String> {
+    let kind = fields.symbol("kind")?;
+    let name = fields.string("name")?;
+    match kind.as_str() {
+        "operator" => Ok(Actor::Operator(name)),
+        "app" => Ok(Actor::App(name)),
+        other => Err(format!("Actor.kind: unknown symbol {other:?}")),
+    }
 }
 
 fn content_to_value(content: &BroadcastContent) -> Value {

@@ -62,7 +62,10 @@ use avro::family::SchemaFamily;
 /// fingerprint in `shipped_fingerprints_never_change`.
 pub(crate) mod shipped {
     pub(crate) const MAILBOX_EVENT: &[&str] = &[include_str!("../../../schemas/avro/mailbox_event/v1.avsc")];
-    pub(crate) const BROADCAST_EVENT: &[&str] = &[include_str!("../../../schemas/avro/broadcast_event/v1.avsc")];
+    pub(crate) const BROADCAST_EVENT: &[&str] = &[
+        include_str!("../../../schemas/avro/broadcast_event/v1.avsc"),
+        include_str!("../../../schemas/avro/broadcast_event/v2.avsc"),
+    ];
     pub(crate) const NOTIFY_SIGNAL: &[&str] = &[include_str!("../../../schemas/avro/notify_signal/v1.avsc")];
     pub(crate) const REACH_EVENT: &[&str] = &[include_str!("../../../schemas/avro/reach_event/v1.avsc")];
     pub(crate) const DEAD_LETTER: &[&str] = &[include_str!("../../../schemas/avro/dead_letter/v1.avsc")];

@@ -2,6 +2,7 @@
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
+use tidings_domain::audit::Actor;
 use tidings_domain::message::Mailbox;
 use tidings_domain::{AppId, Uid};
 
@@ -84,6 +85,19 @@ impl Claims {
             return Err(AuthError::Forbidden(format!("the token is scoped to app {}, not {app_id}", self.app_id)));
         }
         Ok(())
+    }
+}
+
+impl Claims {
+    /// Checks that the token is an operator's or an app's, scoped to `app_id`, and names
+    /// who it speaks for in the audit trail: the operator named by `sub`, or the app
+    /// token's subject.
+    pub fn actor(&self, app_id: AppId) -> Result<Actor, AuthError> {
+        self.require(&[CallerRole::Operator, CallerRole::App], app_id)?;
+        match self.role {
+            CallerRole::Operator => Ok(Actor::Operator(self.sub.clone())),
+            _ => Ok(Actor::App(self.sub.clone())),
+        }
     }
 }
 

@@ -7,9 +7,10 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::bodies::{
-    Accepted, Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest,
-    BroadcastState, HistoryResponse, LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour,
-    ReadRequest, SendAccepted, SendMode, SendRequest, Source, SyncResponse, WhitelistBody,
+    Accepted, Actor, ActorKind, Audience, AuditAction, AuditEntry, AuditList, AuditSubject, Broadcast,
+    BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState, HistoryResponse,
+    LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour, ReadRequest, SendAccepted, SendMode,
+    SendRequest, Source, SyncResponse, WhitelistBody,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::business::*;
@@ -21,13 +22,13 @@ use crate::routes::clients::*;
     info(title = "Tidings", description = "Message-platform backend for instant messaging: private mailboxes and a public mailbox merged at pull time."),
     paths(
         send_message, create_broadcast, list_broadcasts, get_broadcast, modify_broadcast, delete_broadcast,
-        broadcast_action, get_whitelist, put_whitelist, sync, history, mark_read, delete_message
+        broadcast_action, get_whitelist, put_whitelist, get_audit, sync, history, mark_read, delete_message
     ),
     components(schemas(
         SendRequest, SendMode, SendAccepted, BroadcastDraftRequest, BroadcastPatchRequest, Broadcast,
         BroadcastContent, BroadcastState, Audience, Platform, LifecycleAction, BroadcastList, WhitelistBody,
         SyncResponse, HistoryResponse, MailboxEntry, Source, ReadRequest, Accepted, ErrorBody, ErrorDetail,
-        Reach, ReachCounts, ReachHour
+        AuditList, AuditEntry, AuditSubject, AuditAction, Actor, ActorKind, Reach, ReachCounts, ReachHour
     )),
     modifiers(&BearerAuth, &CommonErrors),
     security(("bearer" = []))

@@ -4,6 +4,7 @@ use std::collections::BTreeSet;
 use std::time::Instant;
 use tidings_reach::ReachStats;
 
+use tidings_domain::audit::{Actor, AuditEntry, AuditSubject};
 use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, broadcast_log_key};
 use tidings_domain::time::{now_s, now_us};
@@ -91,16 +92,18 @@ pub struct BroadcastApplied {
 }
 
 impl Ingest {
+    /// Every command names its `actor`, which the event carries into the audit trail.
     pub async fn create_broadcast(
         &self,
         app_id: AppId,
         request: &BroadcastDraft,
+        actor: &Actor,
     ) -> Result<BroadcastApplied, IngestError> {
         let content = request.content();
         content.validate(now_s())?;
         self.check_content_size(&content)?;
         let broadcast_id = self.broadcast_ids.next();
-        let event = self.broadcast_event(app_id, BroadcastChange::Created { broadcast_id, content });
+        let event = self.broadcast_event(app_id, BroadcastChange::Created { broadcast_id, content }, actor);
         let expected = Broadcast::draft(app_id, broadcast_id, request.content(), event.at_us);
         self.append_broadcast("create_broadcast", &event).await?;
         self.await_projection(expected).await
@@ -111,6 +114,7 @@ impl Ingest {
         app_id: AppId,
         broadcast_id: BroadcastId,
         patch: &BroadcastPatch,
+        actor: &Actor,
     ) -> Result<BroadcastApplied, IngestError> {
         let current = self.broadcast(app_id, broadcast_id).await?;
         let content = patch.applied_to(&current.content);
@@ -118,7 +122,7 @@ impl Ingest {
         self.check_content_size(&content)?;
         let revision = current.revision + 1;
         let change = BroadcastChange::Modified { broadcast_id, revision, content: content.clone() };
-        let event = self.broadcast_event(app_id, change);
+        let event = self.broadcast_event(app_id, change, actor);
         let expected = current.modified(content, event.at_us)?;
         self.append_broadcast("modify_broadcast", &event).await?;
         self.await_projection(expected).await
@@ -129,10 +133,11 @@ impl Ingest {
         app_id: AppId,
         broadcast_id: BroadcastId,
         action: LifecycleAction,
+        actor: &Actor,
     ) -> Result<BroadcastApplied, IngestError> {
         let current = self.broadcast(app_id, broadcast_id).await?;
         let revision = current.revision + 1;
-        let event = self.broadcast_event(app_id, BroadcastChange::Lifecycle { broadcast_id, revision, action });
+        let event = self.broadcast_event(app_id, BroadcastChange::Lifecycle { broadcast_id, revision, action }, actor);
         // The public position is the projector's to assign; the expectation carries the state.
         let (expected, _) = current.transitioned(action, event.at_us, 0)?;
         self.append_broadcast(action.as_str(), &event).await?;
@@ -166,7 +171,7 @@ impl Ingest {
     }
 
     /// Replaces the app's whitelist; returns whether the projection already shows it.
-    pub async fn replace_whitelist(&self, app_id: AppId, uids: &[Uid]) -> Result<bool, IngestError> {
+    pub async fn replace_whitelist(&self, app_id: AppId, uids: &[Uid], actor: &Actor) -> Result<bool, IngestError> {
         if uids.len() > self.settings.max_whitelist_uids {
             return Err(
                 FieldError::new("uids", format!("has more than {} uids", self.settings.max_whitelist_uids)).into()
@@ -178,7 +183,7 @@ impl Ingest {
         let wanted: BTreeSet<Uid> = uids.iter().copied().collect();
         let revision = self.store.public_state(app_id).await?.whitelist_revision + 1;
         let change = BroadcastChange::WhitelistReplaced { revision, uids: wanted.iter().copied().collect() };
-        self.append_broadcast("replace_whitelist", &self.broadcast_event(app_id, change)).await?;
+        self.append_broadcast("replace_whitelist", &self.broadcast_event(app_id, change, actor)).await?;
         let deadline = Instant::now() + self.settings.projection_wait;
         while Instant::now() < deadline {
             let state = self.store.public_state(app_id).await?;
@@ -203,8 +208,20 @@ impl Ingest {
         Ok(())
     }
 
-    fn broadcast_event(&self, app_id: AppId, change: BroadcastChange) -> BroadcastEvent {
-        BroadcastEvent { app_id, at_us: now_us(), change }
+    fn broadcast_event(&self, app_id: AppId, change: BroadcastChange, actor: &Actor) -> BroadcastEvent {
+        BroadcastEvent { app_id, at_us: now_us(), change, actor: Some(actor.clone()) }
+    }
+
+    /// Up to `limit` entries of the app's audit trail (only those of `subject` when given:
+    /// one broadcast, or the whitelist), newest first. `limit` is capped at
+    /// [`MAX_AUDIT_LIMIT`].
+    pub async fn audit(
+        &self,
+        app_id: AppId,
+        subject: Option<AuditSubject>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, IngestError> {
+        Ok(self.store.audit(app_id, subject, limit.min(MAX_AUDIT_LIMIT)).await?)
     }
 
     async fn append_broadcast(&self, operation: &'static str, event: &BroadcastEvent) -> Result<(), IngestError> {
@@ -236,5 +253,8 @@ impl Ingest {
         Ok(BroadcastApplied { broadcast: expected, projected: false })
     }
 }
+
+/// The most audit entries one [`Ingest::audit`] call returns.
+pub const MAX_AUDIT_LIMIT: usize = 1_000;
 
 const PROJECTION_POLL: std::time::Duration = std::time::Duration::from_millis(10);

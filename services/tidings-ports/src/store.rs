@@ -10,6 +10,8 @@ use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_reach::{ReachKey, ReachSketch};
 
+use crate::accounts::{AuditStore, OperatorStore};
+
 /// A mailbox's bookkeeping besides its messages.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct MailboxState {
@@ -94,8 +96,11 @@ impl StoreError {
 ///   public state change together.
 /// - The public mailbox is read on the pull path only by [`Store::load_public_mailboxes`],
 ///   which the pull workers' cache refresh calls (docs/design.md#pulls-read-the-cache).
+///
+/// Every store also keeps the audit trail and operators' accounts, each with its own
+/// contract ([`AuditStore`], [`OperatorStore`]).
 #[async_trait]
-pub trait Store: Send + Sync + Debug {
+pub trait Store: AuditStore + OperatorStore + Send + Sync + Debug {
     async fn mailbox_state(&self, mailbox: Mailbox) -> Result<MailboxState, StoreError>;
 
     /// The `msg_id` that the delivery with this dedupe key got in this mailbox, if any.

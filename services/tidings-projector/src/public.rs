@@ -1,8 +1,10 @@
 //! The public projection: broadcast events folded, in log order, into each app's public
-//! mailbox (its broadcasts, whitelist and public sequence).
+//! mailbox (its broadcasts, whitelist and public sequence), and each accepted event's entry
+//! in the audit trail.
 
 use std::collections::{BTreeMap, HashMap};
 
+use tidings_domain::audit::AuditEntry;
 use tidings_domain::broadcast::Broadcast;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, NotifySignal};
 use tidings_domain::public::{PublicState, apply_broadcast_event};
@@ -42,6 +44,9 @@ impl Projector {
             };
             match apply_broadcast_event(current.as_ref(), &state, event) {
                 Ok(effect) => {
+                    // The entry first: should the change's write fail or the process die,
+                    // the redelivered event is accepted again and writes the same entry.
+                    self.store.record_audit(&AuditEntry::of(event)).await?;
                     self.store.apply_public_change(app_id, effect.broadcast.as_ref(), &effect.state).await?;
                     public_seqs.entry(app_id).or_insert((state.last_seq, state.last_seq)).1 = effect.state.last_seq;
                     if let Some(broadcast) = effect.broadcast {

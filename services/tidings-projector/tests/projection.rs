@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use tidings_domain::audit::{Actor, AuditAction, AuditSubject};
 use tidings_domain::broadcast::{BroadcastContent, BroadcastState, LifecycleAction};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, broadcast_log_key};
@@ -153,7 +154,8 @@ async fn broadcast_events_fold_once_and_illegal_ones_are_skipped() {
     let codec = EventCodec::new();
     let content = BroadcastContent { content: "b".into(), expire_at_s: i64::MAX / 2, ..Default::default() };
     let event = |at_us, change| {
-        let payload = codec.encode_broadcast(&BroadcastEvent { app_id: 1, at_us, change });
+        let actor = Some(Actor::Operator(format!("op-{at_us}")));
+        let payload = codec.encode_broadcast(&BroadcastEvent { app_id: 1, at_us, change, actor });
         OutgoingRecord { topic: Topics::default().broadcast, key: broadcast_log_key(1).into_bytes(), payload }
     };
     engines
@@ -174,6 +176,19 @@ async fn broadcast_events_fold_once_and_illegal_ones_are_skipped() {
     let stored = engines.store.broadcast(1, 5).await.unwrap().unwrap();
     assert_eq!((stored.state, stored.msg_id, stored.published_seq), (BroadcastState::Published, Some(30), Some(1)));
     assert_eq!(engines.store.public_state(1).await.unwrap().last_seq, 1);
+
+    // The accepted events' entries, once each: the refused stop and the replay add none.
+    let audit = engines.store.audit(1, None, 10).await.unwrap();
+    let trail: Vec<_> =
+        audit.iter().map(|entry| (entry.revision, entry.action, entry.actor.clone(), entry.at_us)).collect();
+    assert_eq!(
+        trail,
+        [
+            (2, AuditAction::Lifecycle(LifecycleAction::Publish), Some(Actor::Operator("op-30".into())), 30),
+            (1, AuditAction::Created, Some(Actor::Operator("op-10".into())), 10),
+        ]
+    );
+    assert!(audit.iter().all(|entry| entry.subject == AuditSubject::Broadcast(5)));
 }
 
 fn reach_record(broadcast_id: i64, uids: std::ops::Range<i64>, platform: Option<Platform>) -> OutgoingRecord {

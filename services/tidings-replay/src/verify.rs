@@ -196,6 +196,23 @@ async fn mailboxes_only_rebuilt(
     Ok(extra)
 }
 
+/// The app's whole audit trail, entry by entry (newest first): the first entry that differs,
+/// or the count when one trail is a prefix of the other.
+async fn compare_audit(
+    live: &dyn ReplayStore,
+    rebuilt: &dyn ReplayStore,
+    app_id: AppId,
+) -> Result<Option<Difference>, StoreError> {
+    let (live_trail, rebuilt_trail) =
+        (live.audit(app_id, None, usize::MAX).await?, rebuilt.audit(app_id, None, usize::MAX).await?);
+    if let Some((index, (live_entry, rebuilt_entry))) =
+        live_trail.iter().zip(&rebuilt_trail).enumerate().find(|(_, (a, b))| a != b)
+    {
+        return Ok(differs(format!("app {app_id}: audit entry {index} (newest first)"), live_entry, rebuilt_entry));
+    }
+    Ok(differs(format!("app {app_id}: audit entries"), &live_trail.len(), &rebuilt_trail.len()))
+}
+
 async fn compare_apps(
     live: &dyn ReplayStore,
     rebuilt: &dyn ReplayStore,
@@ -210,6 +227,7 @@ async fn compare_apps(
             &live.public_state(app_id).await?,
             &rebuilt.public_state(app_id).await?,
         ));
+        report.differences.extend(compare_audit(live, rebuilt, app_id).await?);
         let (live_broadcasts, rebuilt_broadcasts) =
             (live.list_broadcasts(app_id).await?, rebuilt.list_broadcasts(app_id).await?);
         report.broadcasts += live_broadcasts.len() as u64;

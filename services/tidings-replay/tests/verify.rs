@@ -4,10 +4,11 @@
 use std::sync::Arc;
 
 use tempfile::TempDir;
+use tidings_domain::audit::{Actor, AuditAction, AuditEntry, AuditSubject};
 use tidings_domain::message::{Mailbox, MessageBody, StoredMessage};
 use tidings_domain::public::PublicState;
 use tidings_embedded::EmbeddedStore;
-use tidings_ports::{MailboxChange, ReplayStore, Store};
+use tidings_ports::{AuditStore, MailboxChange, ReplayStore, Store};
 use tidings_replay::verify::verify;
 
 fn store() -> (Arc<EmbeddedStore>, TempDir) {
@@ -87,4 +88,37 @@ async fn a_row_that_differs_in_a_field_is_named_with_both_values() {
     assert_eq!(found.len(), 1, "{found:#?}");
     assert!(found[0].starts_with("mailbox (app 3, uid 30): message 7: live StoredMessage"), "{found:#?}");
     assert!(found[0].contains("live text") && found[0].contains("rebuilt text"), "{found:#?}");
+}
+
+#[tokio::test]
+async fn an_audit_entry_that_differs_or_is_missing_is_named() {
+    let ((live, _a), (rebuilt, _b)) = (store(), store());
+    fill(live.as_ref()).await;
+    fill(rebuilt.as_ref()).await;
+    let entry = |revision, actor: &str| AuditEntry {
+        app_id: 1,
+        subject: AuditSubject::Broadcast(5),
+        revision,
+        action: AuditAction::Modified,
+        actor: Some(Actor::Operator(actor.into())),
+        at_us: 100 + i64::from(revision),
+    };
+    for store in [&live, &rebuilt] {
+        store.record_audit(&entry(1, "alice")).await.unwrap();
+    }
+    assert!(differences(live.as_ref(), rebuilt.as_ref()).await.is_empty(), "equal trails");
+
+    live.record_audit(&entry(2, "alice")).await.unwrap();
+    rebuilt.record_audit(&entry(2, "mallory")).await.unwrap();
+    let found = differences(live.as_ref(), rebuilt.as_ref()).await;
+    assert_eq!(found.len(), 1, "{found:#?}");
+    assert!(found[0].starts_with("app 1: audit entry 0 (newest first)"), "{found:#?}");
+    assert!(found[0].contains("alice") && found[0].contains("mallory"), "{found:#?}");
+
+    // The same key rewritten: the trails agree again, then the live one has an older entry
+    // more.
+    rebuilt.record_audit(&entry(2, "alice")).await.unwrap();
+    live.record_audit(&entry(0, "alice")).await.unwrap();
+    let found = differences(live.as_ref(), rebuilt.as_ref()).await;
+    assert!(found.iter().any(|d| d.starts_with("app 1: audit entries: live 3, rebuilt 2")), "{found:#?}");
 }

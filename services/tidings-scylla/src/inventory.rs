@@ -49,14 +49,20 @@ impl ReplayStatements {
     }
 }
 
+/// A statement prepared on first use that fails for want of a table names the migration
+/// that creates it.
+pub(crate) fn needs_migration(error: StoreError, version: i32) -> StoreError {
+    match error {
+        StoreError::Corrupt(message) => StoreError::Corrupt(format!(
+            "{message} (is the keyspace migrated to V{version:03}? run `tidings schema migrate`)"
+        )),
+        other => other,
+    }
+}
+
 impl ScyllaStore {
     async fn replay_statements(&self) -> Result<&ReplayStatements, StoreError> {
-        self.replay.get_or_try_init(|| ReplayStatements::prepare(self)).await.map_err(|error| match error {
-            StoreError::Corrupt(message) => StoreError::Corrupt(format!(
-                "{message} (is the keyspace migrated to V002? run `tidings schema migrate`)"
-            )),
-            other => other,
-        })
+        self.replay.get_or_try_init(|| ReplayStatements::prepare(self)).await.map_err(|error| needs_migration(error, 2))
     }
 }
 

@@ -20,6 +20,10 @@
 //!   keyspace projects ([`tidings_ports::ReplayStore`]); empty in a live keyspace.
 //! - `reach` (V003), one partition per broadcast, a reach sketch per kind, platform and
 //!   hour (module `reach`).
+//! - `operators` (V004), one partition per app, a row per operator name
+//!   ([`tidings_ports::OperatorStore`]); `audit_by_app` and `audit_by_subject` (V004), the
+//!   audit trail newest first, per app and per broadcast or whitelist
+//!   ([`tidings_ports::AuditStore`]). Their statements are prepared on first use.
 //!
 //! # Why the contract holds
 //! - **Atomic per mailbox.** One call's changes to one mailbox are folded in order into net
@@ -57,6 +61,7 @@
 //! by the same projector always wins over its insert. Expired message rows vanish by TTL
 //! (the puller hides them anyway); their dedupe rows stay.
 
+mod accounts;
 mod batches;
 mod bounded;
 pub mod error;

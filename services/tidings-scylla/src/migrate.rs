@@ -52,6 +52,11 @@ pub const MIGRATIONS: &[Migration] = &[
         script: include_str!("../../../schemas/cql/V002__replay_checkpoints.cql"),
     },
     Migration { version: 3, name: "reach", script: include_str!("../../../schemas/cql/V003__reach.cql") },
+    Migration {
+        version: 4,
+        name: "operators_and_audit",
+        script: include_str!("../../../schemas/cql/V004__operators_and_audit.cql"),
+    },
 ];
 
 /// What [`migrate`] did.

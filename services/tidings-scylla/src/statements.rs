@@ -14,7 +14,8 @@ const MESSAGE_COLUMNS: &str = "app_id, uid, msg_id, create_time_us, dedupe_key, 
                                category, type, priority, business_type, msgkey, content, expire_at_s";
 
 /// The store's tables, which statements name without their keyspace.
-const TABLES: [&str; 4] = ["messages", "deliveries", "broadcasts", "replay_checkpoints"];
+const TABLES: [&str; 7] =
+    ["messages", "deliveries", "broadcasts", "replay_checkpoints", "operators", "audit_by_app", "audit_by_subject"];
 
 /// Every statement of the store, prepared once at connect.
 #[derive(Debug)]

@@ -38,6 +38,8 @@ pub struct ScyllaStore {
     pub(crate) replay: tokio::sync::OnceCell<crate::inventory::ReplayStatements>,
     /// Prepared by the first reach call (module `reach`).
     pub(crate) reach: tokio::sync::OnceCell<crate::reach::ReachStatements>,
+    /// Prepared by the first operator or audit call (module `accounts`).
+    pub(crate) accounts: tokio::sync::OnceCell<crate::accounts::AccountStatements>,
 }
 
 impl fmt::Debug for ScyllaStore {
@@ -66,6 +68,7 @@ impl ScyllaStore {
             nodes: settings.nodes.clone(),
             replay: tokio::sync::OnceCell::new(),
             reach: tokio::sync::OnceCell::new(),
+            accounts: tokio::sync::OnceCell::new(),
         }))
     }
 

@@ -89,6 +89,8 @@ async fn fresh_store() -> Arc<ScyllaStore> {
 
 tidings_ports::store_conformance_tests!(fresh_store());
 tidings_ports::replay_store_conformance_tests!(fresh_store());
+tidings_ports::operator_store_conformance_tests!(fresh_store());
+tidings_ports::audit_store_conformance_tests!(fresh_store());
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrating_twice_is_a_no_op_and_an_edited_migration_is_refused() {

@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
 use serde::{Deserialize, Serialize};
+use tidings_console::ConsoleSettings;
 use tidings_domain::FieldError;
 use tidings_embedded::EmbeddedSettings;
 use tidings_gateway::GatewaySettings;
@@ -43,6 +44,7 @@ pub struct Config {
     pub projector: ProjectorSettings,
     pub puller: PullerSettings,
     pub gateway: GatewaySettings,
+    pub console: ConsoleSettings,
     pub telemetry: TelemetryConfig,
 }
 
@@ -62,6 +64,7 @@ impl Default for Config {
             projector: ProjectorSettings::default(),
             puller: PullerSettings::default(),
             gateway: GatewaySettings::default(),
+            console: ConsoleSettings::default(),
             telemetry: TelemetryConfig::default(),
         }
     }
@@ -116,6 +119,7 @@ impl Config {
         self.ingest.validate().map_err(|e| in_section("ingest", e))?;
         self.projector.validate().map_err(|e| in_section("projector", e))?;
         self.gateway.validate().map_err(|e| in_section("gateway", e))?;
+        self.console.validate().map_err(|e| in_section("console", e))?;
         self.listeners.validate().map_err(|e| in_section("listeners", e))?;
         anyhow::ensure!(self.embedded.block_cache_mib >= 1, "embedded.block_cache_mib must be at least 1");
         anyhow::ensure!(self.log.partitions() >= 1, "log.partitions must be at least 1");
@@ -165,9 +169,11 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TIDINGS_INGEST__MAX_MSGKEY_BYTES", "64");
             jail.set_env("TIDINGS_PROJECTOR__POLL_WAIT_MS", "50");
+            jail.set_env("TIDINGS_CONSOLE__SESSION_TTL_MS", "60000");
             jail.set_env("TIDINGS_PULLER__REACH_FLUSH_INTERVAL_MS", "250");
             jail.set_env("TIDINGS_PULLER__REACH_COUNTING", "false");
             let config = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert_eq!(config.console.session_ttl, std::time::Duration::from_secs(60));
             assert_eq!(config.puller.reach_flush_interval, std::time::Duration::from_millis(250));
             assert!(!config.puller.reach_counting);
             assert_eq!(config.ingest.max_msgkey_bytes, 64);

@@ -96,6 +96,16 @@ impl Engines {
         Ok(Self { log, store })
     }
 
+    /// Says in words what the store is, e.g. `embedded store (fjall)`.
+    pub fn describe_store(config: &Config) -> String {
+        match &config.store {
+            StoreConfig::Embedded => "embedded store (fjall)".to_owned(),
+            StoreConfig::Scylla(scylla) => {
+                format!("CQL store at {}", scylla.nodes.join(","))
+            }
+        }
+    }
+
     /// Says in words what they are, e.g. for a benchmark's report.
     pub fn describe(config: &Config) -> String {
         let log = match &config.log {
@@ -104,11 +114,19 @@ impl Engines {
                 format!("Kafka at {} ({} partitions)", kafka.bootstrap_servers, kafka.partitions)
             }
         };
-        let store = match &config.store {
-            StoreConfig::Embedded => "embedded store (fjall)".to_owned(),
-            StoreConfig::Scylla(scylla) => format!("CQL store at {}", scylla.nodes.join(",")),
-        };
-        format!("{log}, {store}")
+        format!("{log}, {}", Self::describe_store(config))
+    }
+}
+
+/// Opens (or connects to) the configured store alone, for the commands that work on it
+/// without serving (`tidings operator`). An embedded store is refused while a server holds
+/// its data directory.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
+    match &config.store {
+        StoreConfig::Scylla(settings) => Ok(ScyllaStore::connect(settings)
+            .await
+            .with_context(|| format!("connecting to the CQL store at {:?}", settings.nodes))?),
+        StoreConfig::Embedded => Ok(EmbeddedOpener::new(config).open()?.store.clone()),
     }
 }
 
@@ -159,8 +177,20 @@ impl EmbeddedOpener {
     pub(crate) fn open(&mut self) -> anyhow::Result<&EmbeddedEngines> {
         let engines = match self.opened.take() {
             Some(engines) => engines,
-            None => EmbeddedEngines::open_with_cache(&self.dir, self.partitions, self.settings.block_cache_bytes())
-                .with_context(|| format!("opening the embedded engines in {}", self.dir.display()))?,
+            None => {
+                match EmbeddedEngines::open_with_cache(&self.dir, self.partitions, self.settings.block_cache_bytes()) {
+                    Ok(engines) => engines,
+                    Err(error) if error.is_locked() => anyhow::bail!(
+                        "the embedded engines in {} are in use by another process, a running Tidings server most \
+                     likely: stop the server first (only one process may open a data directory)",
+                        self.dir.display()
+                    ),
+                    Err(error) => {
+                        return Err(error)
+                            .with_context(|| format!("opening the embedded engines in {}", self.dir.display()));
+                    }
+                }
+            }
         };
         Ok(self.opened.insert(engines))
     }

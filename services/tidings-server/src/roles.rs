@@ -2,6 +2,7 @@
 //! shutdown.
 
 use anyhow::Context;
+use tidings_console::{ConsoleState, console_router};
 use tidings_gateway::Gateway;
 use tidings_http::admin::{AdminState, admin_router};
 use tidings_http::rates::SendRates;
@@ -66,7 +67,8 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
     };
     let business = roles.contains(&ServerRole::Ingest);
     if business || public_cache.is_some() {
-        let auth = Authenticator::new(crate::auth::secret_or_generate(&config)?.as_bytes());
+        let secret = crate::auth::secret_or_generate(&config)?;
+        let auth = Authenticator::new(secret.as_bytes());
         let ingest = services.ingest();
         let pulls = roles.contains(&ServerRole::Pull);
         let surfaces = ApiSurfaces {
@@ -83,6 +85,16 @@ pub async fn run(config: Config, roles: &[ServerRole], shutdown: CancellationTok
             }),
         };
         let mut router = api_router(surfaces);
+        if business && config.console.enabled {
+            let console = ConsoleState::new(
+                ingest.clone(),
+                services.store(),
+                services.accounts(),
+                secret.as_bytes(),
+                &config.console,
+            );
+            router = router.merge(console_router(console));
+        }
         if let Some(cache) = public_cache.clone().filter(|_| roles.contains(&ServerRole::Gateway)) {
             let gateway = Gateway {
                 settings: config.gateway.clone().for_process(config.listen),

@@ -5,10 +5,11 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use tidings_accounts::Accounts;
 use tidings_events::EventCodec;
 use tidings_gateway::Gateway;
 use tidings_ingest::Ingest;
-use tidings_ports::Topics;
+use tidings_ports::{Store, Topics};
 use tidings_projector::Projector;
 use tidings_puller::{PublicMailboxCache, Puller, run_reach_flush};
 use tidings_reach::ReachCounter;
@@ -52,6 +53,16 @@ impl Services {
     /// pullers and its refresh task.
     pub fn public_mailbox_cache(&self) -> Arc<PublicMailboxCache> {
         Arc::new(PublicMailboxCache::new(self.engines.store.clone(), self.config.puller.cache_mode()))
+    }
+
+    /// The store, for what reads it directly (the console's previews and reach).
+    pub fn store(&self) -> Arc<dyn Store> {
+        self.engines.store.clone()
+    }
+
+    /// Operator accounts, kept in the store.
+    pub fn accounts(&self) -> Accounts {
+        Accounts::new(self.engines.store.clone())
     }
 
     pub fn puller(&self, public: Arc<PublicMailboxCache>) -> Puller {

@@ -5,11 +5,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use async_trait::async_trait;
+use tidings_domain::audit::{AuditEntry, AuditSubject};
 use tidings_domain::broadcast::Broadcast;
 use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
-use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_ports::{
+    AuditStore, MailboxChange, MailboxState, MsgRange, Operator, OperatorStore, Order, Store, StoreError,
+};
 use tidings_reach::{ReachKey, ReachSketch};
 
 /// A [`Store`] that counts the messages inserted through it, the mailbox reads and the
@@ -116,5 +119,36 @@ impl Store for CountingStore {
 
     async fn storage_bytes(&self) -> Result<Option<u64>, StoreError> {
         self.inner.storage_bytes().await
+    }
+}
+
+#[async_trait]
+impl AuditStore for CountingStore {
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<(), StoreError> {
+        self.inner.record_audit(entry).await
+    }
+
+    async fn audit(
+        &self,
+        app_id: AppId,
+        subject: Option<AuditSubject>,
+        limit: usize,
+    ) -> Result<Vec<AuditEntry>, StoreError> {
+        self.inner.audit(app_id, subject, limit).await
+    }
+}
+
+#[async_trait]
+impl OperatorStore for CountingStore {
+    async fn put_operator(&self, operator: &Operator) -> Result<(), StoreError> {
+        self.inner.put_operator(operator).await
+    }
+
+    async fn operator(&self, app_id: AppId, name: &str) -> Result<Option<Operator>, StoreError> {
+        self.inner.operator(app_id, name).await
+    }
+
+    async fn list_operators(&self, app_id: AppId) -> Result<Vec<Operator>, StoreError> {
+        self.inner.list_operators(app_id).await
     }
 }

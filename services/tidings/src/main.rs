@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
 
-use commands::{ServeArgs, config, replay, schema, serve, token};
+use commands::{ServeArgs, config, operator, replay, schema, serve, token};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +55,10 @@ enum Command {
     /// move consumer groups. The runbook is in README.md ("A projection is wrong").
     #[command(subcommand)]
     Replay(replay::ReplayCommand),
+    /// Manage operators' accounts (who may log in to the console) in the configured store:
+    /// create the first one with `tidings operator add --app 1 --name alice`.
+    #[command(subcommand)]
+    Operator(operator::OperatorCommand),
     /// Mint a development token (real deployments mint them in their login service).
     Token(token::TokenArgs),
     /// Print the effective configuration, secrets hidden.
@@ -73,6 +77,7 @@ fn main() -> anyhow::Result<()> {
         Command::Gateway(args) => serve::run(config_file, &args, &[ServerRole::Gateway]),
         Command::Schema(command) => schema::run(config_file, command),
         Command::Replay(command) => replay::run(config_file, command),
+        Command::Operator(command) => operator::run(config_file, command),
         Command::Token(args) => token::run(config_file, &args),
         Command::Config(args) => config::run(config_file, &args),
     }

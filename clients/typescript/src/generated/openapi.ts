@@ -4,6 +4,26 @@
  */
 
 export interface paths {
+    "/v1/apps/{app_id}/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail: who created, modified, moved through its lifecycle or deleted each
+         *     broadcast, and replaced the whitelist, and when; newest first.
+         */
+        get: operations["get_audit"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apps/{app_id}/broadcasts": {
         parameters: {
             query?: never;
@@ -176,6 +196,16 @@ export interface components {
         Accepted: {
             accepted: boolean;
         };
+        /** @description Who made a change. */
+        Actor: {
+            kind: components["schemas"]["ActorKind"];
+            name: string;
+        };
+        /**
+         * @description Whether an actor is an operator or a business server.
+         * @enum {string}
+         */
+        ActorKind: "operator" | "app";
         /** @description Who may see a broadcast. Empty `platforms` means every platform. */
         Audience: {
             /** @description Hide the broadcast from guests (devices not logged in to an account). */
@@ -186,6 +216,37 @@ export interface components {
             min_core_level?: number | null;
             platforms?: components["schemas"]["Platform"][];
         };
+        /**
+         * @description The change an entry records.
+         * @enum {string}
+         */
+        AuditAction: "created" | "modified" | "prepublish" | "publish" | "stop" | "recall" | "delete" | "whitelist_replaced";
+        /** @description One accepted change to the app's public mailbox, as the projection recorded it. */
+        AuditEntry: {
+            action: components["schemas"]["AuditAction"];
+            actor?: null | components["schemas"]["Actor"];
+            /**
+             * Format: int64
+             * @description Unix microseconds at which ingest accepted the change.
+             */
+            at_us: number;
+            broadcast_id?: null | components["schemas"]["i64"];
+            /**
+             * Format: int32
+             * @description The revision of the broadcast (or of the whitelist) that the change created.
+             */
+            revision: number;
+            subject: components["schemas"]["AuditSubject"];
+        };
+        /** @description Audit entries, newest first. */
+        AuditList: {
+            entries: components["schemas"]["AuditEntry"][];
+        };
+        /**
+         * @description What an audit entry is about.
+         * @enum {string}
+         */
+        AuditSubject: "broadcast" | "whitelist";
         /** @description A broadcast as the public mailbox holds it. */
         Broadcast: {
             app_id: components["schemas"]["i64"];
@@ -461,6 +522,79 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
+    get_audit: {
+        parameters: {
+            query?: {
+                /** @description Only the entries of this broadcast. */
+                broadcast_id?: number;
+                /** @description `whitelist`: only the whitelist's entries. */
+                subject?: string;
+                /** @description How many entries at most (default 100, at most 1000). */
+                limit?: number;
+            };
+            header?: never;
+            path: {
+                app_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AuditList"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
     list_broadcasts: {
         parameters: {
             query?: never;

@@ -19,7 +19,7 @@ use super::report::Reach;
 use crate::pull_storm::join_counts;
 use crate::report::{Latencies, count, ms};
 use crate::waits::StallWatch;
-use crate::{APP, progress};
+use crate::{APP, bench_actor, progress};
 
 const VISIBILITY_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -29,12 +29,12 @@ impl Bench {
         let ingest = &self.pipeline.ingest;
         let before = self.footprint().await?;
         let draft = BroadcastDraft::text(self.content.clone(), tidings_domain::time::now_s() + 24 * 3600);
-        let created = ingest.create_broadcast(APP, &draft).await?;
+        let created = ingest.create_broadcast(APP, &draft, &bench_actor()).await?;
         anyhow::ensure!(created.projected, "the projector did not project the new broadcast in time");
         let id = created.broadcast.broadcast_id;
 
         let started = Instant::now();
-        let published = ingest.broadcast_action(APP, id, LifecycleAction::Publish).await?;
+        let published = ingest.broadcast_action(APP, id, LifecycleAction::Publish, &bench_actor()).await?;
         let accepted_after = started.elapsed();
         anyhow::ensure!(published.projected, "the projector did not project the publication in time");
         let shows = |page: &SyncPage| page.messages.iter().any(|m| m.broadcast_id == Some(id));

@@ -36,7 +36,7 @@ use crate::pull_storm::{PullStorm, join_counts};
 use crate::report::{Align, Latencies, Machine, Table, count, ms, write_json};
 use crate::running::RunningPipeline;
 use crate::waits::StallWatch;
-use crate::{APP, progress};
+use crate::{APP, bench_actor, progress};
 
 #[derive(Debug, Clone, clap::Args)]
 pub struct PipelineArgs {
@@ -261,11 +261,13 @@ async fn projection_phase(store: &CountingStore, expected: u64, projectors: usiz
 async fn publish_broadcasts(pipeline: &RunningPipeline, count: usize) -> anyhow::Result<()> {
     for n in 0..count {
         let draft = BroadcastDraft::text(format!("bench broadcast {n}"), tidings_domain::time::now_s() + 3600);
-        let created = pipeline.ingest.create_broadcast(APP, &draft).await?;
+        let created = pipeline.ingest.create_broadcast(APP, &draft, &bench_actor()).await?;
         anyhow::ensure!(created.projected, "the projector did not project broadcast {n} in time");
         let id = created.broadcast.broadcast_id;
-        let published =
-            pipeline.ingest.broadcast_action(APP, id, tidings_domain::broadcast::LifecycleAction::Publish).await?;
+        let published = pipeline
+            .ingest
+            .broadcast_action(APP, id, tidings_domain::broadcast::LifecycleAction::Publish, &bench_actor())
+            .await?;
         anyhow::ensure!(published.projected, "the projector did not project the publication of broadcast {n} in time");
     }
     Ok(())

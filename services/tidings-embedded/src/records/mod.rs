@@ -6,6 +6,7 @@
 //! deliberately not shared with the CQL adapter: each adapter's stored format changes only
 //! with its own migrations.
 
+mod accounts;
 mod mailbox;
 mod public;
 

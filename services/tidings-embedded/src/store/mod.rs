@@ -1,5 +1,6 @@
 //! The embedded store: mailboxes and the public mailbox in fjall keyspaces.
 
+mod accounts;
 mod inventory;
 mod mailbox_writes;
 mod reach;
@@ -29,6 +30,8 @@ const BROADCASTS_KEYSPACE: &str = "store_broadcasts";
 const PUBLIC_STATES_KEYSPACE: &str = "store_public_states";
 const REPLAY_CHECKPOINTS_KEYSPACE: &str = "store_replay_checkpoints";
 const REACH_KEYSPACE: &str = "store_reach";
+const OPERATORS_KEYSPACE: &str = "store_operators";
+const AUDIT_KEYSPACE: &str = "store_audit";
 
 /// The embedded [`Store`].
 ///
@@ -63,6 +66,9 @@ struct StoreInner {
     reach: Keyspace,
     /// Held by each `merge_reach` from reading sketches to writing them back.
     reach_writes: Mutex<()>,
+    /// Operators' accounts: not a projection, no rebuild writes them.
+    operators: Keyspace,
+    audit: Keyspace,
     /// Held by each `apply_mailbox_changes` from reading the mailboxes' states to writing
     /// them back, so two concurrent calls can't lose each other's changes.
     mailbox_writes: Mutex<()>,
@@ -87,6 +93,8 @@ impl EmbeddedStore {
             public_states: keyspace(PUBLIC_STATES_KEYSPACE)?,
             replay_checkpoints: keyspace(REPLAY_CHECKPOINTS_KEYSPACE)?,
             reach: keyspace(REACH_KEYSPACE)?,
+            operators: keyspace(OPERATORS_KEYSPACE)?,
+            audit: keyspace(AUDIT_KEYSPACE)?,
             database,
             mailbox_writes: Mutex::new(()),
             reach_writes: Mutex::new(()),

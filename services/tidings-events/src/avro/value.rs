@@ -87,6 +87,14 @@ impl Fields {
         }
     }
 
+    /// A `["null", record]` field: `None`, or the record taken apart.
+    pub(crate) fn optional_record(&mut self, name: &str, record: &'static str) -> Result<Option<Fields>, String> {
+        match branch(self.take(name)?, name)? {
+            (_, Value::Null) => Ok(None),
+            (_, value) => Fields::of(record, value).map(Some),
+        }
+    }
+
     /// An enum field's symbol.
     pub(crate) fn symbol(&mut self, name: &str) -> Result<String, String> {
         match self.take(name)? {

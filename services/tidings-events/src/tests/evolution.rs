@@ -14,6 +14,7 @@ use crate::avro::family::{SchemaFamily, SchemaVersion};
 use crate::avro::resolve::Resolver;
 use crate::avro::single_object;
 use crate::{EventCodec, broadcast, dead_letter, mailbox, notify, reach, shipped};
+use tidings_domain::event::BroadcastEvent;
 
 type Mapping = fn(Value) -> Result<(), String>;
 
@@ -71,11 +72,11 @@ fn resolving_to_the_writer_schema_is_the_identity() {
     }
 }
 
-/// A "next version" of `broadcast_event` as the rule allows it: new fields with defaults
+/// A "next version" of `broadcast_event` (after the newest shipped one) as the rule allows it: new fields with defaults
 /// (at the top, in a branch, in a nested record, of an enum type), a new union branch
 /// and new enum symbols, all appended.
-fn broadcast_event_v2() -> String {
-    next_version(shipped::BROADCAST_EVENT[0], |schema| {
+fn broadcast_event_next() -> String {
+    next_version(shipped::BROADCAST_EVENT.last().unwrap(), |schema| {
         let fields = |json: &mut serde_json::Value, name: &str| -> serde_json::Value {
             named_type(json, name).unwrap()["fields"].take()
         };
@@ -115,13 +116,28 @@ proptest! {
     #[test]
     fn v1_broadcast_events_decode_under_the_next_version(event in strategies::broadcast_event()) {
         let v1 = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0]]).unwrap();
-        let v2 = broadcast_event_v2();
-        let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], &v2]).unwrap();
-        prop_assert_eq!(evolved.current().number, 2);
-        let bytes = v1.encode(broadcast::to_value(&event));
+        let next = broadcast_event_next();
+        let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &next]).unwrap();
+        prop_assert_eq!(evolved.current().number, 3);
+        // v1 has no actor: its events decode with none.
+        let event = BroadcastEvent { actor: None, ..event };
+        let Value::Record(mut v1_fields) = broadcast::to_value(&event) else { panic!("not a record") };
+        prop_assert_eq!(v1_fields.pop().map(|(name, _)| name), Some("actor".to_owned()));
+        let bytes = v1.encode(Value::Record(v1_fields));
         let decoded = evolved.decode(&bytes).unwrap();
         let Value::Record(fields) = &decoded else { panic!("not a record") };
-        prop_assert_eq!(&fields[3], &("source".to_owned(), Value::Union(0, Box::new(Value::Null))));
+        prop_assert_eq!(&fields[3], &("actor".to_owned(), Value::Union(0, Box::new(Value::Null))));
+        prop_assert_eq!(&fields[4], &("source".to_owned(), Value::Union(0, Box::new(Value::Null))));
+        prop_assert_eq!(broadcast::from_value(decoded).unwrap(), event);
+    }
+
+    /// A datum written with v2 (the actor included) decodes under the next version.
+    #[test]
+    fn v2_broadcast_events_decode_under_the_next_version(event in strategies::broadcast_event()) {
+        let codec = EventCodec::new();
+        let next = broadcast_event_next();
+        let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &next]).unwrap();
+        let decoded = evolved.decode(&codec.encode_broadcast(&event)).unwrap();
         prop_assert_eq!(broadcast::from_value(decoded).unwrap(), event);
     }
 
@@ -142,8 +158,10 @@ proptest! {
 #[test]
 fn new_fields_read_as_their_defaults() {
     let v1 = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0]]).unwrap();
-    let v2 = broadcast_event_v2();
-    let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], &v2]).unwrap();
+    let v2 = broadcast_event_next();
+    let evolved =
+        SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &v2])
+            .unwrap();
     let samples = samples(&v1.current().schema);
     for (branch, expected) in
         [(0, ("channel", Value::Enum(1, "silent".into()))), (1, ("reason", Value::String("unspecified".into())))]
@@ -175,8 +193,11 @@ fn union_branches_resolve_by_name_not_by_shape() {
     let Value::Record(fields) = by_apache_avro else { panic!() };
     assert!(matches!(fields[2].1, Value::Union(0, _)), "apache-avro now keeps Modified");
 
-    let evolved =
-        SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], &broadcast_event_v2()]).unwrap();
+    let evolved = SchemaFamily::parse(
+        "broadcast_event",
+        &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &broadcast_event_next()],
+    )
+    .unwrap();
     let decoded = evolved.decode(&written_with(v1.current(), samples(schema).swap_remove(1))).unwrap();
     let Value::Record(fields) = decoded else { panic!() };
     assert!(matches!(fields[2].1, Value::Union(1, _)));

@@ -1,6 +1,7 @@
 //! Hand-written events: one of each variant of each family, with values that show on the
 //! wire (non-ASCII text, a set option, a list). The golden bytes are theirs.
 
+use tidings_domain::audit::Actor;
 use tidings_domain::broadcast::{Audience, BroadcastContent};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
@@ -65,7 +66,12 @@ pub(super) fn broadcast_events() -> Vec<BroadcastEvent> {
         revision: 3,
         action,
     }));
-    changes.into_iter().map(|change| BroadcastEvent { app_id: 7, at_us: 1_700_000_000_000_000, change }).collect()
+    let actors = [Some(Actor::Operator("alice".into())), Some(Actor::App("billing-svc ✓".into())), None];
+    changes
+        .into_iter()
+        .zip(actors.into_iter().cycle())
+        .map(|(change, actor)| BroadcastEvent { app_id: 7, at_us: 1_700_000_000_000_000, change, actor })
+        .collect()
 }
 
 pub(super) fn notify_signals() -> Vec<NotifySignal> {

@@ -73,6 +73,7 @@ fn a_huge_length_in_corrupt_input_is_an_error() {
         app_id: 1,
         at_us: 1,
         change: BroadcastChange::WhitelistReplaced { revision: 1, uids: vec![5] },
+        actor: None,
     };
     let bytes = codec.encode_broadcast(&event);
     // header, app_id 1 (zig-zag 2), at_us 1 (2), branch 3 (6), revision 1 (2), then the
@@ -90,7 +91,7 @@ fn a_huge_length_in_corrupt_input_is_an_error() {
     let error = codec.decode_broadcast(&corrupt).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "broadcast_event v1: malformed datum: block count 268435461 at byte 4 exceeds the 0 bytes left"
+        "broadcast_event v2: malformed datum: block count 268435461 at byte 4 exceeds the 0 bytes left"
     );
 
     let letter = codec.encode_dead_letter(&dead_letter());

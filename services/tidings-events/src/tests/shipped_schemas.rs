@@ -27,7 +27,7 @@ fn shipped_fingerprints_never_change() {
     let families = &codec.families;
     let pinned: [(&SchemaFamily, &[u64]); 5] = [
         (&families.mailbox, &[0xc9bc_2e85_64ab_ffa2]),
-        (&families.broadcast, &[0x709f_e9bf_0070_0b1c]),
+        (&families.broadcast, &[0x709f_e9bf_0070_0b1c, 0xd6ee_1ada_8bff_e29f]),
         (&families.notify, &[0x0852_1037_7557_ed77]),
         (&families.reach, &[0x3e80_3414_62f2_07bf]),
         (&families.dead_letter, &[0xabe6_b478_27f8_8fde]),
@@ -78,6 +78,9 @@ fn mappings_agree_with_the_schema_on_branch_and_symbol_order() {
     };
     assert_eq!(reach_cell("kind"), reach::KINDS.map(|(_, symbol)| symbol));
     assert_eq!(reach_cell("platform"), reach::PLATFORMS.map(|(_, symbol)| symbol));
+    let Schema::Union(actor) = field_type(broadcast, "actor") else { panic!("actor is not a union") };
+    let Schema::Enum(kind) = field_type(&actor.variants()[1], "kind") else { panic!("ActorKind is not an enum") };
+    assert_eq!(kind.symbols, broadcast::ACTOR_KINDS);
     // Every action has a symbol (a new domain action must be added to the schema).
     let _exhaustive = |action: LifecycleAction| match action {
         LifecycleAction::PrePublish

@@ -4,6 +4,7 @@ use proptest::collection::vec;
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
+use tidings_domain::audit::Actor;
 use tidings_domain::broadcast::{Audience, BroadcastContent};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
@@ -93,7 +94,17 @@ pub(super) fn broadcast_event() -> impl Strategy<Value = BroadcastEvent> {
         (any::<i32>(), vec(any::<i64>(), 0..20))
             .prop_map(|(revision, uids)| BroadcastChange::WhitelistReplaced { revision, uids }),
     ];
-    (any::<i64>(), any::<i64>(), change).prop_map(|(app_id, at_us, change)| BroadcastEvent { app_id, at_us, change })
+    let actor = prop_oneof![
+        Just(None),
+        ".*".prop_map(|name| Some(Actor::Operator(name))),
+        ".*".prop_map(|name| Some(Actor::App(name))),
+    ];
+    (any::<i64>(), any::<i64>(), change, actor).prop_map(|(app_id, at_us, change, actor)| BroadcastEvent {
+        app_id,
+        at_us,
+        change,
+        actor,
+    })
 }
 
 pub(super) fn notify_signal() -> impl Strategy<Value = NotifySignal> {

@@ -6,11 +6,13 @@
 //! descriptions in `/openapi.json`. Enums are spelled as the domain spells them
 //! (`as_str`), which a test checks.
 
+mod audit;
 mod broadcasts;
 mod mailbox;
 mod messages;
 mod reach;
 
+pub use audit::{Actor, ActorKind, AuditAction, AuditEntry, AuditList, AuditSubject};
 pub use broadcasts::{
     Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState,
     LifecycleAction, Platform, WhitelistBody,
@@ -43,6 +45,7 @@ pub(crate) use mirror_enum;
 
 #[cfg(test)]
 mod tests {
+    use tidings_domain::audit::AuditAction as DomainAudit;
     use tidings_domain::broadcast::BroadcastState as DomainState;
     use tidings_domain::client::Platform as DomainPlatform;
     use tidings_domain::message::SendMode as DomainMode;
@@ -64,6 +67,12 @@ mod tests {
         }
         for mode in [DomainMode::Unicast, DomainMode::Batch, DomainMode::Private] {
             assert_eq!(spelled(SendMode::from(mode)), mode.as_str());
+        }
+        let actions = [DomainAudit::Created, DomainAudit::Modified, DomainAudit::WhitelistReplaced]
+            .into_iter()
+            .chain(tidings_domain::broadcast::LifecycleAction::ALL.map(DomainAudit::Lifecycle));
+        for action in actions {
+            assert_eq!(spelled(AuditAction::from(action)), action.as_str());
         }
     }
 }

@@ -1,17 +1,22 @@
-//! What business servers and operators call: sends, broadcasts, the whitelist.
+//! What business servers and operators call: sends, broadcasts, the whitelist, the audit
+//! trail.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
+use tidings_domain::audit::AuditSubject;
 use tidings_domain::broadcast::LifecycleAction;
 use tidings_domain::{AppId, BroadcastId};
+use tidings_ingest::MAX_AUDIT_LIMIT;
+use utoipa::IntoParams;
 
-use super::applied;
+use super::{applied, parse_number, query_params};
 use crate::BusinessState;
 use crate::auth::CallerRole;
 use crate::bodies::{
-    Broadcast, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, SendAccepted, SendRequest, WhitelistBody,
+    AuditEntry, AuditList, Broadcast, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, SendAccepted,
+    SendRequest, WhitelistBody,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, ValidJson, ValidPath};
@@ -66,8 +71,8 @@ pub(crate) async fn create_broadcast(
     ValidPath(path): ValidPath<AppPath>,
     ValidJson(request): ValidJson<BroadcastDraftRequest>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
-    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
-    Ok(applied(state.ingest.create_broadcast(path.app_id, &request.into()).await?, StatusCode::CREATED))
+    let actor = claims.actor(path.app_id)?;
+    Ok(applied(state.ingest.create_broadcast(path.app_id, &request.into(), &actor).await?, StatusCode::CREATED))
 }
 
 /// List the app's broadcasts (deleted ones excluded).
@@ -110,8 +115,9 @@ pub(crate) async fn modify_broadcast(
     ValidPath(path): ValidPath<BroadcastPath>,
     ValidJson(patch): ValidJson<BroadcastPatchRequest>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
-    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
-    Ok(applied(state.ingest.modify_broadcast(path.app_id, path.broadcast_id, &patch.into()).await?, StatusCode::OK))
+    let actor = claims.actor(path.app_id)?;
+    let result = state.ingest.modify_broadcast(path.app_id, path.broadcast_id, &patch.into(), &actor).await?;
+    Ok(applied(result, StatusCode::OK))
 }
 
 /// Delete a broadcast, from any state.
@@ -124,8 +130,8 @@ pub(crate) async fn delete_broadcast(
     Caller(claims): Caller,
     ValidPath(path): ValidPath<BroadcastPath>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
-    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
-    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, LifecycleAction::Delete).await?;
+    let actor = claims.actor(path.app_id)?;
+    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, LifecycleAction::Delete, &actor).await?;
     Ok(applied(result, StatusCode::OK))
 }
 
@@ -141,7 +147,7 @@ pub(crate) async fn broadcast_action(
     Caller(claims): Caller,
     ValidPath(path): ValidPath<ActionPath>,
 ) -> Result<(StatusCode, Json<Broadcast>), ApiError> {
-    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    let actor = claims.actor(path.app_id)?;
     // Deleting is `DELETE …/broadcasts/{id}`, not an action path.
     let action = path.action.parse::<LifecycleAction>().ok().filter(|action| *action != LifecycleAction::Delete);
     let Some(action) = action else {
@@ -151,7 +157,7 @@ pub(crate) async fn broadcast_action(
             format!("no broadcast action {:?}: expected prepublish, publish, stop or recall", path.action),
         ));
     };
-    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, action).await?;
+    let result = state.ingest.broadcast_action(path.app_id, path.broadcast_id, action, &actor).await?;
     Ok(applied(result, StatusCode::OK))
 }
 
@@ -178,8 +184,63 @@ pub(crate) async fn put_whitelist(
     ValidPath(path): ValidPath<AppPath>,
     ValidJson(body): ValidJson<WhitelistBody>,
 ) -> Result<(StatusCode, Json<WhitelistBody>), ApiError> {
-    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
-    let projected = state.ingest.replace_whitelist(path.app_id, &body.uids).await?;
+    let actor = claims.actor(path.app_id)?;
+    let projected = state.ingest.replace_whitelist(path.app_id, &body.uids, &actor).await?;
     let status = if projected { StatusCode::OK } else { StatusCode::ACCEPTED };
     Ok((status, Json(body)))
+}
+
+/// `GET /v1/apps/{app_id}/audit` query: at most one of `broadcast_id` and `subject`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct AuditQuery {
+    /// Only the entries of this broadcast.
+    #[param(value_type = Option<i64>)]
+    pub broadcast_id: Option<String>,
+    /// `whitelist`: only the whitelist's entries.
+    #[param(pattern = r"^whitelist$")]
+    pub subject: Option<String>,
+    /// How many entries at most (default 100, at most 1000).
+    #[param(value_type = Option<i64>, minimum = 1, maximum = 1000)]
+    pub limit: Option<String>,
+}
+
+/// The default number of entries of one audit page.
+const DEFAULT_AUDIT_LIMIT: usize = 100;
+
+/// The audit trail: who created, modified, moved through its lifecycle or deleted each
+/// broadcast, and replaced the whitelist, and when; newest first.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/audit", tag = "broadcasts",
+    params(("app_id" = i64, Path), AuditQuery),
+    responses((status = 200, body = AuditList)))]
+pub(crate) async fn get_audit(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+    query: Result<Query<AuditQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<AuditList>, ApiError> {
+    claims.require(&[CallerRole::Operator, CallerRole::App], path.app_id)?;
+    let query = query_params(query)?;
+    let subject = match (query.broadcast_id.as_deref(), query.subject.as_deref()) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::field("subject", "subject: give broadcast_id or subject, not both"));
+        }
+        (Some(id), None) => Some(AuditSubject::Broadcast(parse_number("broadcast_id", id)?)),
+        (None, Some("whitelist")) => Some(AuditSubject::Whitelist),
+        (None, Some(other)) => {
+            return Err(ApiError::field("subject", format!("subject: {other:?} is not whitelist")));
+        }
+        (None, None) => None,
+    };
+    let limit = match query.limit.as_deref() {
+        None => DEFAULT_AUDIT_LIMIT,
+        Some(value) => {
+            value.parse::<usize>().ok().filter(|limit| (1..=MAX_AUDIT_LIMIT).contains(limit)).ok_or_else(|| {
+                ApiError::field("limit", format!("limit: {value:?} is not a number from 1 to {MAX_AUDIT_LIMIT}"))
+            })?
+        }
+    };
+    let entries = state.ingest.audit(path.app_id, subject, limit).await?;
+    Ok(Json(AuditList { entries: entries.into_iter().map(AuditEntry::from).collect() }))
 }

@@ -29,6 +29,7 @@ pub(crate) fn business_routes() -> Router<BusinessState> {
         )
         .route("/v1/apps/{app_id}/broadcasts/{broadcast_id}/{action}", post(broadcast_action))
         .route("/v1/apps/{app_id}/whitelist", get(get_whitelist).put(put_whitelist))
+        .route("/v1/apps/{app_id}/audit", get(get_audit))
 }
 
 /// What clients call: their own mailbox.

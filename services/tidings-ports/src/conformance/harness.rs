@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use crate::accounts::{AuditStore, OperatorStore};
 use crate::history::LogHistory;
 use crate::inventory::ReplayStore;
 use crate::log::{EventLog, LogRecord, OutgoingRecord, RecordPosition, Subscription};
@@ -42,6 +43,8 @@ fixtures_of!(EventLog);
 fixtures_of!(Store);
 fixtures_of!(LogHistory);
 fixtures_of!(ReplayStore);
+fixtures_of!(OperatorStore);
+fixtures_of!(AuditStore);
 
 /// How long a check waits for something the contract says will happen.
 pub const PATIENCE: Duration = Duration::from_secs(30);

@@ -98,6 +98,36 @@ macro_rules! replay_store_conformance_tests {
     };
 }
 
+/// Expands into one `#[tokio::test]` per operator check of
+/// [`accounts`](crate::conformance::accounts), in a module `operator_store_conformance`.
+#[macro_export]
+macro_rules! operator_store_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            operator_store_conformance,
+            OperatorStore,
+            accounts,
+            $factory,
+            [operators_are_put_replaced_and_listed_by_name]
+        );
+    };
+}
+
+/// Expands into one `#[tokio::test]` per audit check of
+/// [`accounts`](crate::conformance::accounts), in a module `audit_store_conformance`.
+#[macro_export]
+macro_rules! audit_store_conformance_tests {
+    ($factory:expr $(,)?) => {
+        $crate::__conformance_tests!(
+            audit_store_conformance,
+            AuditStore,
+            accounts,
+            $factory,
+            [audit_entries_are_idempotent_and_listed_newest_first]
+        );
+    };
+}
+
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __conformance_tests {

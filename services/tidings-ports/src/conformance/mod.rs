@@ -27,12 +27,17 @@
 //! `replay_store_conformance_tests!` ([`inventory`], for a
 //! [`ReplayStore`](crate::ReplayStore)).
 //!
+//! `operator_store_conformance_tests!` and `audit_store_conformance_tests!` check the
+//! [`OperatorStore`](crate::OperatorStore) and [`AuditStore`](crate::AuditStore) contracts
+//! ([`accounts`]).
+//!
 //! Durability across a restart is not here: a generic suite cannot restart an engine. Each
 //! adapter tests it on its own (reopen the embedded data directory; restart the broker).
 
 mod harness;
 mod macros;
 
+pub mod accounts;
 pub mod event_log;
 pub mod history;
 pub mod inventory;

@@ -1,6 +1,7 @@
 //! One module per command; what they share is here.
 
 pub mod config;
+pub mod operator;
 pub mod replay;
 pub mod schema;
 pub mod serve;
@@ -30,7 +31,8 @@ impl ServeArgs {
     }
 }
 
-/// The flags of the commands that work on the engines without serving (`replay`).
+/// The flags of the commands that work on the engines without serving (`replay`,
+/// `operator`).
 #[derive(Debug, clap::Args)]
 pub struct EngineArgs {
     /// Where the embedded engines keep their files [default: ./data].
