@@ -1,6 +1,6 @@
 //! A broadcast's reach as the console shows it: the distinct users it was delivered to and
 //! who read it, in total, by platform and over time, from the sketches the pull workers
-//! flushed and the projector folded (docs/design.md#reach-statistics).
+//! flushed and the projector folded (docs/design.md#reach).
 
 use maud::{Markup, html};
 use tidings_domain::AppId;
