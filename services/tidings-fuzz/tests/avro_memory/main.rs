@@ -20,15 +20,11 @@ static ALLOCATOR: Cap<System> = Cap::new(System, usize::MAX);
 
 static CODEC: LazyLock<EventCodec> = LazyLock::new(EventCodec::new);
 
-/// What decoding `len` bytes of `family` may hold at once: every byte of a datum can be an
-/// array item, which apache-avro holds as a `Value` (tens of bytes) in a vector that doubles,
-/// next to the domain's copy; the constant is the error message and the codec's bookkeeping.
-/// A reach cell is a record of four fields in as few as four bytes, which apache-avro holds
-/// as four named `Value`s (field names and enum symbols as strings), resolved once more: its
-/// bytes may cost several times as much, still in proportion.
-fn budget(family: &str, len: usize) -> usize {
-    let per_byte = if family == "reach_event" { 4096 } else { 512 };
-    64 * 1024 + per_byte * len
+/// What decoding `len` bytes may hold at once: every byte of a datum can be an array item,
+/// which apache-avro holds as a `Value` (tens of bytes) in a vector that doubles, next to the
+/// domain's copy; the constant is the error message and the codec's bookkeeping.
+fn budget(len: usize) -> usize {
+    64 * 1024 + 512 * len
 }
 
 /// Runs `decode` with at most `budget` more bytes held than before.
@@ -47,7 +43,7 @@ fn datum_allocation() {
     bolero::check!(name = "datum_allocation").for_each(|datum: &[u8]| {
         for (family, header) in &headers {
             let bytes = [header.as_slice(), datum].concat();
-            within(budget(family, bytes.len()), || match *family {
+            within(budget(bytes.len()), || match *family {
                 "mailbox_event" => drop(codec.decode_mailbox(&bytes)),
                 "broadcast_event" => drop(codec.decode_broadcast(&bytes)),
                 "notify_signal" => drop(codec.decode_notify(&bytes)),
