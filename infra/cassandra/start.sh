@@ -13,7 +13,9 @@
 # Environment:
 #   TIDINGS_CQL_PORT          CQL (native transport) port, default 9042
 #   TIDINGS_CQL_STORAGE_PORT  internode port, default 7000
-#   TIDINGS_CQL_HEAP          heap size, default 1g
+#   TIDINGS_CQL_HEAP          heap size, default 2g (every test makes a keyspace and keeps it,
+#                             and Cassandra's heap grows with its tables: 1g ran out after
+#                             three test runs on one node)
 #   TIDINGS_CQL_START_TIMEOUT seconds to wait for CQL to answer, default 180
 #
 # Stop it with infra/cassandra/stop.sh.
@@ -25,7 +27,7 @@ source "$here/common.sh"
 
 cql_port="${TIDINGS_CQL_PORT:-9042}"
 storage_port="${TIDINGS_CQL_STORAGE_PORT:-7000}"
-heap="${TIDINGS_CQL_HEAP:-1g}"
+heap="${TIDINGS_CQL_HEAP:-2g}"
 start_timeout="${TIDINGS_CQL_START_TIMEOUT:-180}"
 
 if cql_answers "$cql_port"; then
