@@ -105,7 +105,7 @@ impl ServerProcess {
     /// The syncs this process's pullers have answered so far (its
     /// `tidings_puller_pull_duration_seconds` count of kind `sync`).
     pub async fn syncs_answered(&self, http: &reqwest::Client) -> anyhow::Result<f64> {
-        let text = http.get(format!("{}/metrics", self.admin)).send().await?.error_for_status()?.text().await?;
+        let text = self.metrics(http).await?;
         Ok(text
             .lines()
             .filter(|line| {
@@ -113,6 +113,11 @@ impl ServerProcess {
             })
             .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
             .sum())
+    }
+
+    /// The process's Prometheus exposition, as text.
+    pub async fn metrics(&self, http: &reqwest::Client) -> anyhow::Result<String> {
+        Ok(http.get(format!("{}/metrics", self.admin)).send().await?.error_for_status()?.text().await?)
     }
 
     /// The WebSocket URL of this process's gateway.

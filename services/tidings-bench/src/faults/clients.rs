@@ -151,30 +151,32 @@ impl Clients {
     }
 
     /// Polls every mailbox until each holds every acknowledged message sent to it, or
-    /// `deadline`; whether they did.
-    pub async fn wait_for_acknowledged(&self, records: &[SendRecord], deadline: Instant) -> bool {
+    /// `deadline`; the (uid, msgkey) of those still missing then (none: converged).
+    pub async fn wait_for_acknowledged(&self, records: &[SendRecord], deadline: Instant) -> Vec<(i64, String)> {
         let mut expected: HashMap<i64, HashSet<&str>> = HashMap::new();
         for record in records.iter().filter(|record| record.acked_at.is_some()) {
             for uid in &record.recipients {
                 expected.entry(*uid).or_default().insert(record.msgkey.as_str());
             }
         }
-        while Instant::now() < deadline {
-            let mut missing = 0;
+        loop {
+            let mut missing = Vec::new();
             for (uid, msgkeys) in &expected {
                 let held: HashSet<String> = match self.read_mailbox(*uid).await {
                     Ok(rows) => rows.into_iter().map(|row| row.msgkey).collect(),
                     Err(_) => HashSet::new(),
                 };
-                missing += msgkeys.iter().filter(|msgkey| !held.contains(**msgkey)).count();
+                missing.extend(
+                    msgkeys.iter().filter(|msgkey| !held.contains(**msgkey)).map(|msgkey| (*uid, (*msgkey).to_owned())),
+                );
             }
-            if missing == 0 {
-                return true;
+            if missing.is_empty() || Instant::now() >= deadline {
+                missing.sort();
+                return missing;
             }
-            eprintln!("waiting for {missing} acknowledged message(s) to show in pulls ...");
+            eprintln!("waiting for {} acknowledged message(s) to show in pulls ...", missing.len());
             tokio::time::sleep(Duration::from_secs(3)).await;
         }
-        false
     }
 
     /// Every row of `uid`'s mailbox, by a sync from the start.

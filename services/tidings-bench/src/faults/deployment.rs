@@ -68,6 +68,11 @@ impl Deployment {
         Ok(())
     }
 
+    /// The projectors running now.
+    pub fn projectors(&self) -> &[ServerProcess] {
+        &self.projectors
+    }
+
     /// Projectors killed so far.
     pub fn restarts(&self) -> usize {
         self.restarts

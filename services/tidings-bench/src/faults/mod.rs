@@ -14,6 +14,7 @@ mod checker;
 mod clients;
 mod deployment;
 mod engines;
+mod forensics;
 mod proxy;
 mod scenario;
 
@@ -248,11 +249,14 @@ impl Suite<'_> {
         let records = sending.await.context("the senders panicked")?;
         give_up.cancel();
         bar.finish_and_clear();
-        let converged = clients.wait_for_acknowledged(&records, Instant::now() + settle).await;
-        eprintln!(
-            "{name}: mailboxes {}",
-            if converged { "hold every acknowledged message" } else { "still miss messages" }
-        );
+        let missing = clients.wait_for_acknowledged(&records, Instant::now() + settle).await;
+        if missing.is_empty() {
+            eprintln!("{name}: mailboxes hold every acknowledged message");
+        } else {
+            let store = tidings_server::engines::open_store(&namespace.config).await?;
+            let report = forensics::explain(store.as_ref(), deployment.projectors(), &missing).await;
+            eprintln!("{name}: mailboxes still miss {} acknowledged message(s):\n{report}", missing.len());
+        }
         stop_following.cancel();
         let mut mailboxes = Vec::with_capacity(followers.len());
         for follower in followers {
