@@ -12,8 +12,10 @@
 //! where an insert is one register update. (A sparse sketch would re-sort its list of hash
 //! codes every hundred-odd inserts, repeats included: too slow for the pull path.)
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::sync::Mutex;
+
+use rustc_hash::FxHashMap;
 
 use tidings_domain::Uid;
 
@@ -63,9 +65,13 @@ impl Cell {
 }
 
 /// Cells per key, accumulated between flushes. See the module docs.
+///
+/// The shard maps hash keys with Fx, not SipHash: the lookup is on every pull, and the keys
+/// (broadcasts an operator created, a platform, an hour) are few and not a caller's to
+/// choose, so there is no flood of colliding keys to resist.
 #[derive(Debug)]
 pub struct ReachCounter {
-    shards: Vec<Mutex<HashMap<ReachKey, Cell>>>,
+    shards: Vec<Mutex<FxHashMap<ReachKey, Cell>>>,
 }
 
 impl Default for ReachCounter {
@@ -76,7 +82,7 @@ impl Default for ReachCounter {
 
 impl ReachCounter {
     pub fn new() -> Self {
-        Self { shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect() }
+        Self { shards: (0..SHARDS).map(|_| Mutex::new(FxHashMap::default())).collect() }
     }
 
     /// Counts `uid` under every key of `keys` (one pull: several broadcasts, one viewer).
