@@ -4,6 +4,7 @@
 //! lower than the row) instead of only being counted.
 
 use std::fmt::Write as _;
+use std::path::Path;
 
 use tidings_domain::event::Delivery;
 use tidings_domain::message::Mailbox;
@@ -17,9 +18,18 @@ const FROM_UID: i64 = 1;
 /// Explained one by one; the rest are only counted.
 const EXPLAINED: usize = 10;
 
-/// A report on `missing` (uid, msgkey) pairs: each projector's event counters and lag, then
-/// per message its dedupe row, its mailbox's head and the row its dedupe row points at.
-pub async fn explain(store: &dyn Store, projectors: &[ServerProcess], missing: &[(i64, String)]) -> String {
+/// Lines of each process log kept in the report, from its end.
+const LOG_TAIL: usize = 12;
+
+/// A report on `missing` (uid, msgkey) pairs: each projector's event counters, lag and
+/// batches, the end of each log in `logs`, then per message its dedupe row, its mailbox's
+/// head and the row its dedupe row points at.
+pub async fn explain(
+    store: &dyn Store,
+    projectors: &[ServerProcess],
+    logs: Option<&Path>,
+    missing: &[(i64, String)],
+) -> String {
     let http = reqwest::Client::new();
     let mut report = String::new();
     for (index, projector) in projectors.iter().enumerate() {
@@ -35,6 +45,15 @@ pub async fn explain(store: &dyn Store, projectors: &[ServerProcess], missing: &
             Err(error) => format!("metrics unavailable: {error:#}"),
         };
         let _ = writeln!(report, "projector {index}:\n  {lines}");
+    }
+    if let Some(dir) = logs {
+        for role in ["ingest", "project", "pull"] {
+            let path = dir.join(format!("{role}.log"));
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            let tail = lines[lines.len().saturating_sub(LOG_TAIL)..].join("\n  ");
+            let _ = writeln!(report, "the end of {}:\n  {tail}", path.display());
+        }
     }
     for (uid, msgkey) in missing.iter().take(EXPLAINED) {
         let _ = writeln!(report, "uid {uid}, msgkey {msgkey}: {}", explain_one(store, *uid, msgkey).await);

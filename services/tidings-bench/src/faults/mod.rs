@@ -204,7 +204,7 @@ impl Suite<'_> {
             data_dir: self.scratch.path().join(&name),
             config_file: self.config_file.map(Path::to_path_buf),
             env: namespace.env(),
-            logs,
+            logs: logs.clone(),
         };
         let mut deployment = Deployment::start(roles, &proxy).await?;
         let clients = Clients::new(&deployment.ingest.api, &deployment.pull.api)?;
@@ -254,7 +254,7 @@ impl Suite<'_> {
             eprintln!("{name}: mailboxes hold every acknowledged message");
         } else {
             let store = tidings_server::engines::open_store(&namespace.config).await?;
-            let report = forensics::explain(store.as_ref(), deployment.projectors(), &missing).await;
+            let report = forensics::explain(store.as_ref(), deployment.projectors(), logs.as_deref(), &missing).await;
             eprintln!("{name}: mailboxes still miss {} acknowledged message(s):\n{report}", missing.len());
         }
         stop_following.cancel();
