@@ -46,6 +46,15 @@ impl BenchNamespace {
         env
     }
 
+    /// The run's topic prefix, group and keyspace, in words.
+    pub fn describe(&self) -> String {
+        let keyspace = match &self.config.store {
+            StoreConfig::Scylla(settings) => format!(", keyspace {}", settings.keyspace),
+            StoreConfig::Embedded => String::new(),
+        };
+        format!("topics {}.*, group {}{keyspace}", self.config.topics.prefix, self.config.projector.group)
+    }
+
     /// Drops the run's keyspace, if it made one.
     pub async fn drop_keyspace(self) -> anyhow::Result<()> {
         if let StoreConfig::Scylla(settings) = &self.config.store {

@@ -266,7 +266,12 @@ impl Suite<'_> {
         let verdict = checker::check(&records, &mailboxes, healed_at);
         drop(deployment);
         drop(proxy);
-        namespace.drop_keyspace().await?;
+        if verdict.breaches() == 0 {
+            namespace.drop_keyspace().await?;
+        } else {
+            // Kept for a post-mortem: the store and the topics as the breach left them.
+            eprintln!("{name}: keeping {} for a post-mortem", namespace.describe());
+        }
         Ok(FaultReport::new(injected.description, &verdict))
     }
 
