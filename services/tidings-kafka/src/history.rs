@@ -7,11 +7,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use backon::{ExponentialBuilder, Retryable};
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::Message;
 use rdkafka::{Offset, TopicPartitionList};
 use tidings_ports::{GroupPosition, LogError, LogHistory, LogRecord, PartitionExtent, RecordPosition};
+use tracing::debug;
 
 use crate::KafkaLog;
 use crate::errors::log_error;
@@ -112,9 +114,18 @@ fn read_partition(
     Ok(records)
 }
 
-#[async_trait]
-impl LogHistory for KafkaLog {
-    async fn partitions(&self, topic: &str) -> Result<Vec<PartitionExtent>, LogError> {
+/// How long a listing waits out the leader elections of a topic just created (its
+/// partitions answer "not leader" for a moment): a few seconds, then the error stands.
+fn settling_policy() -> ExponentialBuilder {
+    ExponentialBuilder::default()
+        .with_min_delay(Duration::from_millis(100))
+        .with_max_delay(Duration::from_secs(1))
+        .with_max_times(8)
+}
+
+impl KafkaLog {
+    /// One try at the extents of `topic`'s partitions, in partition order.
+    async fn extents_once(&self, topic: &str) -> Result<Vec<PartitionExtent>, LogError> {
         let admin = std::sync::Arc::clone(self.topics.admin());
         let topic = topic.to_owned();
         blocking(move || {
@@ -143,6 +154,17 @@ impl LogHistory for KafkaLog {
                 .collect()
         })
         .await
+    }
+}
+
+#[async_trait]
+impl LogHistory for KafkaLog {
+    async fn partitions(&self, topic: &str) -> Result<Vec<PartitionExtent>, LogError> {
+        (|| self.extents_once(topic))
+            .retry(settling_policy())
+            .when(LogError::is_retriable)
+            .notify(|error, delay| debug!(%error, ?delay, "partition extents not known yet, retrying"))
+            .await
     }
 
     async fn read(
