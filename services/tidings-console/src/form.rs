@@ -215,6 +215,8 @@ impl Edited {
             priority: Some(self.priority),
             business_type: Some(self.business_type),
             content: self.content,
+            content_format: None,
+            fallback_content: None,
             expire_at: self.expire_at,
             audience: Some(self.audience),
         }
@@ -228,6 +230,9 @@ impl Edited {
             priority: Some(self.priority),
             business_type: Some(self.business_type),
             content: Some(self.content),
+            // The editor has no format choice yet: a modification keeps the current one.
+            content_format: None,
+            fallback_content: None,
             expire_at: Some(self.expire_at),
             audience: Some(self.audience),
         }

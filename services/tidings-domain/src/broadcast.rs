@@ -39,6 +39,27 @@ impl Audience {
     }
 }
 
+/// How a broadcast's `content` is read.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum ContentFormat {
+    /// Shown as written.
+    #[default]
+    Text,
+    /// A template (Jinja syntax) rendered for each user at pull time; a render that fails
+    /// shows `fallback_content` instead.
+    Template { fallback_content: String },
+}
+
+impl ContentFormat {
+    /// The format's one spelling, as in the API's `content_format`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ContentFormat::Text => "text",
+            ContentFormat::Template { .. } => "template",
+        }
+    }
+}
+
 /// What an operator edits: the message fields of a broadcast, its expiry and audience.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BroadcastContent {
@@ -47,6 +68,7 @@ pub struct BroadcastContent {
     pub priority: i32,
     pub business_type: i32,
     pub content: String,
+    pub format: ContentFormat,
     /// Unix seconds after which the broadcast is gone from every pull.
     pub expire_at_s: i64,
     pub audience: Audience,
@@ -57,6 +79,11 @@ impl BroadcastContent {
     pub fn validate(&self, now_s: i64) -> Result<(), FieldError> {
         if self.content.is_empty() {
             return Err(FieldError::new("content", "must not be empty"));
+        }
+        if let ContentFormat::Template { fallback_content } = &self.format
+            && fallback_content.is_empty()
+        {
+            return Err(FieldError::new("fallback_content", "must not be empty when content_format is template"));
         }
         if self.expire_at_s <= now_s {
             return Err(FieldError::new(
@@ -327,5 +354,8 @@ mod tests {
             ..content()
         };
         assert_eq!(inverted.validate(0).unwrap_err().field, "audience.min_core_level");
+        let no_fallback =
+            BroadcastContent { format: ContentFormat::Template { fallback_content: String::new() }, ..content() };
+        assert_eq!(no_fallback.validate(0).unwrap_err().field, "fallback_content");
     }
 }

@@ -2,7 +2,7 @@
 
 use apache_avro::types::Value;
 use tidings_domain::audit::Actor;
-use tidings_domain::broadcast::{Audience, BroadcastContent, LifecycleAction};
+use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat, LifecycleAction};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent};
 
@@ -136,6 +136,7 @@ fn content_to_value(content: &BroadcastContent) -> Value {
         ("content", Value::String(content.content.clone())),
         ("expire_at_s", Value::Long(content.expire_at_s)),
         ("audience", audience_to_value(&content.audience)),
+        ("template", format_to_value(&content.format)),
     ])
 }
 
@@ -148,7 +149,21 @@ fn content_from_fields(mut fields: Fields) -> Result<BroadcastContent, String> {
         content: fields.string("content")?,
         expire_at_s: fields.long("expire_at_s")?,
         audience: audience_from_fields(fields.record("audience", "Audience")?)?,
+        format: match fields.optional_record("template", "Template")? {
+            Some(mut template) => ContentFormat::Template { fallback_content: template.string("fallback_content")? },
+            None => ContentFormat::Text,
+        },
     })
+}
+
+/// `BroadcastContent.template`: null for plain text (and in events written before v3).
+fn format_to_value(format: &ContentFormat) -> Value {
+    match format {
+        ContentFormat::Text => union(0, Value::Null),
+        ContentFormat::Template { fallback_content } => {
+            union(1, record([("fallback_content", Value::String(fallback_content.clone()))]))
+        }
+    }
 }
 
 fn audience_to_value(audience: &Audience) -> Value {

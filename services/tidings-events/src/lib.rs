@@ -65,6 +65,7 @@ pub(crate) mod shipped {
     pub(crate) const BROADCAST_EVENT: &[&str] = &[
         include_str!("../../../schemas/avro/broadcast_event/v1.avsc"),
         include_str!("../../../schemas/avro/broadcast_event/v2.avsc"),
+        include_str!("../../../schemas/avro/broadcast_event/v3.avsc"),
     ];
     pub(crate) const NOTIFY_SIGNAL: &[&str] = &[include_str!("../../../schemas/avro/notify_signal/v1.avsc")];
     pub(crate) const REACH_EVENT: &[&str] = &[include_str!("../../../schemas/avro/reach_event/v1.avsc")];

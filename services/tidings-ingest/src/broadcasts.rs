@@ -5,7 +5,9 @@ use std::time::Instant;
 use tidings_reach::ReachStats;
 
 use tidings_domain::audit::{Actor, AuditEntry, AuditSubject};
-use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
+use tidings_domain::broadcast::{
+    Audience, Broadcast, BroadcastContent, BroadcastState, ContentFormat, LifecycleAction,
+};
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, broadcast_log_key};
 use tidings_domain::time::{now_s, now_us};
 use tidings_domain::{AppId, BroadcastId, FieldError, Uid};
@@ -22,9 +24,46 @@ pub struct BroadcastDraft {
     pub priority: Option<i32>,
     pub business_type: Option<i32>,
     pub content: String,
+    /// `text` when unset.
+    pub content_format: Option<ContentFormatKind>,
+    /// Required with `content_format` template, refused without.
+    pub fallback_content: Option<String>,
     /// Unix seconds after which the broadcast is gone from every pull.
     pub expire_at: i64,
     pub audience: Option<Audience>,
+}
+
+/// The API's `content_format`: how `content` is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ContentFormatKind {
+    Text,
+    /// A template rendered per user at pull (`tidings-templates`).
+    Template,
+}
+
+/// The format that `kind` and `fallback_content` ask for, the rest taken from `current`.
+fn resolve_format(
+    kind: Option<ContentFormatKind>,
+    fallback_content: Option<&String>,
+    current: &ContentFormat,
+) -> Result<ContentFormat, FieldError> {
+    let current_fallback = match current {
+        ContentFormat::Text => None,
+        ContentFormat::Template { fallback_content } => Some(fallback_content),
+    };
+    let kind = kind.unwrap_or(match current_fallback {
+        Some(_) => ContentFormatKind::Template,
+        None => ContentFormatKind::Text,
+    });
+    match (kind, fallback_content.or(current_fallback)) {
+        (ContentFormatKind::Text, None) => Ok(ContentFormat::Text),
+        (ContentFormatKind::Text, Some(_)) => {
+            Err(FieldError::new("fallback_content", "is only for content_format template"))
+        }
+        (ContentFormatKind::Template, fallback) => {
+            Ok(ContentFormat::Template { fallback_content: fallback.cloned().unwrap_or_default() })
+        }
+    }
 }
 
 impl BroadcastDraft {
@@ -37,21 +76,24 @@ impl BroadcastDraft {
             priority: None,
             business_type: None,
             content: content.into(),
+            content_format: None,
+            fallback_content: None,
             expire_at,
             audience: None,
         }
     }
 
-    fn content(&self) -> BroadcastContent {
-        BroadcastContent {
+    fn content(&self) -> Result<BroadcastContent, FieldError> {
+        Ok(BroadcastContent {
             category: self.category.unwrap_or(0),
             kind: self.kind.unwrap_or(0),
             priority: self.priority.unwrap_or(0),
             business_type: self.business_type.unwrap_or(0),
             content: self.content.clone(),
+            format: resolve_format(self.content_format, self.fallback_content.as_ref(), &ContentFormat::Text)?,
             expire_at_s: self.expire_at,
             audience: self.audience.clone().unwrap_or_default(),
-        }
+        })
     }
 }
 
@@ -64,22 +106,26 @@ pub struct BroadcastPatch {
     pub priority: Option<i32>,
     pub business_type: Option<i32>,
     pub content: Option<String>,
+    pub content_format: Option<ContentFormatKind>,
+    pub fallback_content: Option<String>,
     pub expire_at: Option<i64>,
     pub audience: Option<Audience>,
 }
 
 impl BroadcastPatch {
-    fn applied_to(&self, current: &BroadcastContent) -> BroadcastContent {
+    fn applied_to(&self, current: &BroadcastContent) -> Result<BroadcastContent, FieldError> {
+        let format = resolve_format(self.content_format, self.fallback_content.as_ref(), &current.format)?;
         let current = current.clone();
-        BroadcastContent {
+        Ok(BroadcastContent {
             category: self.category.unwrap_or(current.category),
             kind: self.kind.unwrap_or(current.kind),
             priority: self.priority.unwrap_or(current.priority),
             business_type: self.business_type.unwrap_or(current.business_type),
             content: self.content.clone().unwrap_or(current.content),
+            format,
             expire_at_s: self.expire_at.unwrap_or(current.expire_at_s),
             audience: self.audience.clone().unwrap_or(current.audience),
-        }
+        })
     }
 }
 
@@ -99,12 +145,12 @@ impl Ingest {
         request: &BroadcastDraft,
         actor: &Actor,
     ) -> Result<BroadcastApplied, IngestError> {
-        let content = request.content();
-        content.validate(now_s())?;
-        self.check_content_size(&content)?;
+        let content = request.content()?;
+        self.check_content(&content)?;
         let broadcast_id = self.broadcast_ids.next();
+        let expected_content = content.clone();
         let event = self.broadcast_event(app_id, BroadcastChange::Created { broadcast_id, content }, actor);
-        let expected = Broadcast::draft(app_id, broadcast_id, request.content(), event.at_us);
+        let expected = Broadcast::draft(app_id, broadcast_id, expected_content, event.at_us);
         self.append_broadcast("create_broadcast", &event).await?;
         self.await_projection(expected).await
     }
@@ -117,9 +163,8 @@ impl Ingest {
         actor: &Actor,
     ) -> Result<BroadcastApplied, IngestError> {
         let current = self.broadcast(app_id, broadcast_id).await?;
-        let content = patch.applied_to(&current.content);
-        content.validate(now_s())?;
-        self.check_content_size(&content)?;
+        let content = patch.applied_to(&current.content)?;
+        self.check_content(&content)?;
         let revision = current.revision + 1;
         let change = BroadcastChange::Modified { broadcast_id, revision, content: content.clone() };
         let event = self.broadcast_event(app_id, change, actor);
@@ -198,12 +243,24 @@ impl Ingest {
         Ok(false)
     }
 
-    fn check_content_size(&self, content: &BroadcastContent) -> Result<(), FieldError> {
-        if content.content.len() > self.settings.max_content_bytes {
-            return Err(FieldError::new(
-                "content",
-                format!("is {} bytes, above the maximum of {}", content.content.len(), self.settings.max_content_bytes),
-            ));
+    /// The domain's rules, the size limit (of the fallback too), and a template compiles.
+    fn check_content(&self, content: &BroadcastContent) -> Result<(), FieldError> {
+        content.validate(now_s())?;
+        let mut texts = vec![("content", &content.content)];
+        if let ContentFormat::Template { fallback_content } = &content.format {
+            texts.push(("fallback_content", fallback_content));
+        }
+        for (field, text) in texts {
+            if text.len() > self.settings.max_content_bytes {
+                return Err(FieldError::new(
+                    field,
+                    format!("is {} bytes, above the maximum of {}", text.len(), self.settings.max_content_bytes),
+                ));
+            }
+        }
+        if matches!(content.format, ContentFormat::Template { .. }) {
+            tidings_templates::compile(&content.content)
+                .map_err(|error| FieldError::new("content", format!("is not a valid template: {error}")))?;
         }
         Ok(())
     }

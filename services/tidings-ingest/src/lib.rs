@@ -18,7 +18,7 @@ use tidings_domain::broadcast::IllegalTransition;
 use tidings_events::EventCodec;
 use tidings_ports::{EventLog, LogError, OutgoingRecord, Store, StoreError, Topics};
 
-pub use broadcasts::{BroadcastApplied, BroadcastDraft, BroadcastPatch, MAX_AUDIT_LIMIT};
+pub use broadcasts::{BroadcastApplied, BroadcastDraft, BroadcastPatch, ContentFormatKind, MAX_AUDIT_LIMIT};
 pub use send::{SendCommand, SendReceipt};
 
 /// Limits and timings of ingest: the `[ingest]` section of the configuration.

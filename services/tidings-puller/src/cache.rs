@@ -13,6 +13,8 @@ use tokio::sync::Mutex;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
+use crate::templates::CompiledTemplates;
+
 const STORE_READS_TOTAL: &str = "tidings_puller_public_store_reads_total";
 const CACHE_AGE_SECONDS: &str = "tidings_puller_public_cache_age_seconds";
 const LOOKUPS_TOTAL: &str = "tidings_puller_public_cache_lookups_total";
@@ -43,7 +45,22 @@ pub enum CacheMode {
     Bypass,
 }
 
-/// Every app's public mailbox, in memory.
+/// One app's cached public mailbox, with its templated broadcasts compiled.
+#[derive(Debug)]
+struct CachedApp {
+    mailbox: Arc<PublicMailbox>,
+    templates: Arc<CompiledTemplates>,
+}
+
+impl CachedApp {
+    fn new(mailbox: PublicMailbox, previous: Option<&CachedApp>) -> Self {
+        let templates = CompiledTemplates::compile(&mailbox, previous.map(|app| app.templates.as_ref()));
+        Self { mailbox: Arc::new(mailbox), templates: Arc::new(templates) }
+    }
+}
+
+/// Every app's public mailbox, in memory, each templated broadcast compiled once per
+/// version (a refresh reuses what the previous one compiled).
 ///
 /// Only [`PublicMailboxCache::refresh`] writes the cache, one refresh at a time, so a slow
 /// refresh can't overwrite a newer one; pulls only read it, and an app absent from it has
@@ -52,7 +69,7 @@ pub enum CacheMode {
 pub struct PublicMailboxCache {
     store: Arc<dyn Store>,
     mode: CacheMode,
-    mailboxes: Cache<AppId, Arc<PublicMailbox>>,
+    mailboxes: Cache<AppId, Arc<CachedApp>>,
     refresh_lock: Mutex<()>,
     last_refresh: std::sync::Mutex<Option<Instant>>,
 }
@@ -85,7 +102,8 @@ impl PublicMailboxCache {
         let loaded = self.load().await?;
         let fresh: HashSet<AppId> = loaded.iter().map(|m| m.app_id).collect();
         for mailbox in loaded {
-            self.mailboxes.insert(mailbox.app_id, Arc::new(mailbox));
+            let previous = self.mailboxes.get(&mailbox.app_id);
+            self.mailboxes.insert(mailbox.app_id, Arc::new(CachedApp::new(mailbox, previous.as_deref())));
         }
         let gone: Vec<AppId> =
             self.mailboxes.iter().map(|(app_id, _)| *app_id).filter(|id| !fresh.contains(id)).collect();
@@ -120,13 +138,32 @@ impl PublicMailboxCache {
 
     /// The app's public mailbox, as pulls see it.
     pub async fn get(&self, app_id: AppId) -> Result<Arc<PublicMailbox>, StoreError> {
+        Ok(self.get_with_templates(app_id).await?.0)
+    }
+
+    /// The app's public mailbox and its compiled templates.
+    pub async fn get_with_templates(
+        &self,
+        app_id: AppId,
+    ) -> Result<(Arc<PublicMailbox>, Arc<CompiledTemplates>), StoreError> {
         let found = match self.mode {
             CacheMode::Cached => self.mailboxes.get(&app_id),
-            CacheMode::Bypass => self.load().await?.into_iter().find(|m| m.app_id == app_id).map(Arc::new),
+            CacheMode::Bypass => self
+                .load()
+                .await?
+                .into_iter()
+                .find(|m| m.app_id == app_id)
+                .map(|mailbox| Arc::new(CachedApp::new(mailbox, None))),
         };
         let result = if found.is_some() { "hit" } else { "miss" };
         metrics::counter!(LOOKUPS_TOTAL, "result" => result).increment(1);
-        Ok(found.unwrap_or_else(|| Arc::new(PublicMailbox::new(app_id, Vec::new(), Whitelist::default()))))
+        Ok(match found {
+            Some(app) => (app.mailbox.clone(), app.templates.clone()),
+            None => (
+                Arc::new(PublicMailbox::new(app_id, Vec::new(), Whitelist::default())),
+                Arc::new(CompiledTemplates::default()),
+            ),
+        })
     }
 
     async fn load(&self) -> Result<Vec<PublicMailbox>, StoreError> {

@@ -6,11 +6,16 @@
 //! - [`Puller`] answers sync and history pulls with the domain's merge functions, and counts
 //!   reach (module `reach`): broadcasts delivered by syncs and covered by read marks, in a
 //!   [`ReachCounter`] that [`run_reach_flush`] appends to the log.
+//! - module `templates` renders templated broadcasts for the viewer into each page, from
+//!   templates the cache compiled once per broadcast version ([`CompiledTemplates`]); a
+//!   render that fails shows the broadcast's fallback content and is counted.
 
 pub mod cache;
 mod reach;
 mod settings;
+mod templates;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -27,13 +32,17 @@ use tidings_reach::{ReachCounter, ReachKind};
 pub use cache::{CacheMode, PublicMailboxCache};
 pub use reach::run_reach_flush;
 pub use settings::{PageLimits, PullerSettings};
+pub use templates::CompiledTemplates;
 
 const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
+/// Users' attributes are not stored yet (issue 12, planned): templates see `attrs` empty.
+const NO_ATTRIBUTES: BTreeMap<String, String> = BTreeMap::new();
 
 pub fn describe_metrics() {
     metrics::describe_histogram!(PULL_SECONDS, metrics::Unit::Seconds, "time to answer a pull, by kind");
     cache::describe_metrics();
     reach::describe_metrics();
+    templates::describe_metrics();
 }
 
 /// The pull service.
@@ -81,10 +90,11 @@ impl Puller {
         let exhausted = rows.len() <= limit;
         rows.truncate(limit);
         let private = rows.iter().map(MailboxEntry::from_private).collect();
-        let public = self.public.get(mailbox.app_id).await?;
+        let (public, templates) = self.public.get_with_templates(mailbox.app_id).await?;
         let candidates = public.sync_candidates(viewer, &state.hidden_broadcasts, cursor.public_after, now_s);
         let mut page = merge_sync(private, exhausted, candidates, public.seq(), cursor, limit, now_s);
         mark_read(&mut page.messages, &state);
+        templates.personalize(&mut page.messages, viewer, &NO_ATTRIBUTES);
         if let Some(counter) = &self.reach {
             reach::record(counter, mailbox, viewer, ReachKind::Delivered, &page.messages, now_s);
         }
@@ -113,11 +123,12 @@ impl Puller {
         let has_more_private = rows.len() > limit;
         let private: Vec<MailboxEntry> =
             rows.iter().map(MailboxEntry::from_private).filter(|e| !e.is_expired(now_s)).collect();
-        let public = self.public.get(mailbox.app_id).await?;
+        let (public, templates) = self.public.get_with_templates(mailbox.app_id).await?;
         let mut page =
             merge_history(private, public.visible_entries(viewer, &state.hidden_broadcasts, now_s), direction, limit);
         page.has_more |= has_more_private;
         mark_read(&mut page.messages, &state);
+        templates.personalize(&mut page.messages, viewer, &NO_ATTRIBUTES);
         metrics::histogram!(PULL_SECONDS, "kind" => "history").record(started.elapsed().as_secs_f64());
         Ok(page)
     }

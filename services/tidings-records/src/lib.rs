@@ -10,7 +10,7 @@
 //! accident.
 
 use serde::{Deserialize, Serialize};
-use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState};
+use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, ContentFormat};
 use tidings_domain::client::Platform;
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq};
 
@@ -40,6 +40,15 @@ struct BroadcastContentRecord {
     content: String,
     expire_at_s: i64,
     audience: AudienceRecord,
+    /// Set when `content` is a template; absent (as in every document stored before
+    /// templates) when it is plain text, so plain broadcasts keep their bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    template: Option<TemplateRecord>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct TemplateRecord {
+    fallback_content: String,
 }
 
 /// Fields missing from a stored audience read as their defaults, as they always did.
@@ -123,6 +132,12 @@ impl From<&BroadcastContent> for BroadcastContentRecord {
             content: content.content.clone(),
             expire_at_s: content.expire_at_s,
             audience: (&content.audience).into(),
+            template: match &content.format {
+                ContentFormat::Text => None,
+                ContentFormat::Template { fallback_content } => {
+                    Some(TemplateRecord { fallback_content: fallback_content.clone() })
+                }
+            },
         }
     }
 }
@@ -135,6 +150,10 @@ impl From<BroadcastContentRecord> for BroadcastContent {
             priority: record.priority,
             business_type: record.business_type,
             content: record.content,
+            format: match record.template {
+                None => ContentFormat::Text,
+                Some(template) => ContentFormat::Template { fallback_content: template.fallback_content },
+            },
             expire_at_s: record.expire_at_s,
             audience: record.audience.into(),
         }
@@ -236,6 +255,7 @@ mod tests {
                 priority: 3,
                 business_type: 4,
                 content: "hello".into(),
+                format: ContentFormat::Text,
                 expire_at_s: 4_000_000_000,
                 audience: Audience {
                     platforms: vec![Platform::Ios, Platform::Web],
@@ -252,7 +272,15 @@ mod tests {
         };
         assert_eq!(serde_json::to_string(&BroadcastRecord::from(&broadcast)).unwrap(), STORED);
         let record: BroadcastRecord = serde_json::from_str(STORED).unwrap();
-        assert_eq!(Broadcast::from(record), broadcast);
+        assert_eq!(Broadcast::from(record), broadcast.clone());
+
+        // A template adds one member after the audience; a plain broadcast stores none.
+        let templated_stored = STORED
+            .replace(r#""logged_in_only":true}}"#, r#""logged_in_only":true},"template":{"fallback_content":"hi"}}"#);
+        let mut templated = broadcast;
+        templated.content.format = ContentFormat::Template { fallback_content: "hi".into() };
+        assert_eq!(serde_json::to_string(&BroadcastRecord::from(&templated)).unwrap(), templated_stored);
+        assert_eq!(Broadcast::from(serde_json::from_str::<BroadcastRecord>(&templated_stored).unwrap()), templated);
     }
 
     #[test]

@@ -33,7 +33,7 @@ pub(crate) fn decode_broadcast_body(
 
 #[cfg(test)]
 mod tests {
-    use tidings_domain::broadcast::{Audience, BroadcastContent, BroadcastState};
+    use tidings_domain::broadcast::{Audience, BroadcastContent, BroadcastState, ContentFormat};
     use tidings_domain::client::Platform;
 
     use super::*;
@@ -51,6 +51,7 @@ mod tests {
                 priority: 3,
                 business_type: 4,
                 content: "hello \"everyone\"".into(),
+                format: ContentFormat::Text,
                 expire_at_s: 4_000_000_000,
                 audience: Audience {
                     platforms: vec![Platform::Ios, Platform::Web],

@@ -281,11 +281,14 @@ export interface components {
             /** Format: int32 */
             category: number;
             content: string;
+            content_format: components["schemas"]["ContentFormat"];
             /**
              * Format: int64
              * @description Unix seconds after which the broadcast is gone from every pull.
              */
             expire_at_s: number;
+            /** @description Set with `content_format` template only. */
+            fallback_content?: string | null;
             /** Format: int32 */
             priority: number;
             /** Format: int32 */
@@ -298,13 +301,22 @@ export interface components {
             business_type?: number | null;
             /** Format: int32 */
             category?: number | null;
-            /** @description At most `ingest.max_content_bytes` (65536 by default) bytes. */
+            /**
+             * @description At most `ingest.max_content_bytes` (65536 by default) bytes. With `content_format`
+             *     template, a template that must compile (a 400 names its line and column).
+             */
             content: string;
+            content_format?: null | components["schemas"]["ContentFormat"];
             /**
              * Format: int64
              * @description Unix seconds after which the broadcast is gone from every pull; in the future.
              */
             expire_at: number;
+            /**
+             * @description What a user sees when the template does not render for them: required with
+             *     `content_format` template, refused otherwise; the same limits as `content`.
+             */
+            fallback_content?: string | null;
             /** Format: int32 */
             priority?: number | null;
             /** Format: int32 */
@@ -322,11 +334,17 @@ export interface components {
             /** Format: int32 */
             category?: number | null;
             content?: string | null;
+            content_format?: null | components["schemas"]["ContentFormat"];
             /**
              * Format: int64
              * @description In the future.
              */
             expire_at?: number | null;
+            /**
+             * @description Replaces the fallback of a templated broadcast (or gives it, with `content_format`
+             *     template).
+             */
+            fallback_content?: string | null;
             /** Format: int32 */
             priority?: number | null;
             /** Format: int32 */
@@ -338,6 +356,13 @@ export interface components {
          * @enum {string}
          */
         BroadcastState: "draft" | "pre_published" | "published" | "stopped" | "recalled" | "deleted";
+        /**
+         * @description How `content` is read: `text` as written; `template` a Jinja template rendered for
+         *     each user at pull, with `uid`, `platform`, `app_version`, `core_level` and `attrs` (the
+         *     user's attributes), `fallback_content` shown where it does not render.
+         * @enum {string}
+         */
+        ContentFormat: "text" | "template";
         /** @description The body of every error answer: `{"error": {"code", "message", "field"?}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];

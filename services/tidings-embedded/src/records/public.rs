@@ -57,7 +57,7 @@ impl From<PublicStateRecord> for PublicState {
 /// a migration of the data already stored.
 #[cfg(test)]
 mod tests {
-    use tidings_domain::broadcast::{Audience, BroadcastContent, BroadcastState};
+    use tidings_domain::broadcast::{Audience, BroadcastContent, BroadcastState, ContentFormat};
     use tidings_domain::client::Platform;
 
     use super::super::{decode, encode};
@@ -82,6 +82,7 @@ mod tests {
                 priority: 3,
                 business_type: 4,
                 content: "hello \"everyone\"".into(),
+                format: ContentFormat::Text,
                 expire_at_s: 4_000_000_000,
                 audience: Audience {
                     platforms: vec![Platform::Ios, Platform::Web],

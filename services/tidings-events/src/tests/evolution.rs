@@ -14,7 +14,8 @@ use crate::avro::family::{SchemaFamily, SchemaVersion};
 use crate::avro::resolve::Resolver;
 use crate::avro::single_object;
 use crate::{EventCodec, broadcast, dead_letter, mailbox, notify, reach, shipped};
-use tidings_domain::event::BroadcastEvent;
+use tidings_domain::broadcast::{BroadcastContent, ContentFormat};
+use tidings_domain::event::{BroadcastChange, BroadcastEvent};
 
 type Mapping = fn(Value) -> Result<(), String>;
 
@@ -111,17 +112,52 @@ fn broadcast_event_next() -> String {
     })
 }
 
+/// Every shipped `broadcast_event` version, then `next`.
+fn shipped_then(next: &str) -> Vec<&str> {
+    shipped::BROADCAST_EVENT.iter().copied().chain([next]).collect()
+}
+
+/// The event with plain-text content, as every event before v3 was.
+fn as_text(event: BroadcastEvent) -> BroadcastEvent {
+    let text = |content: BroadcastContent| BroadcastContent { format: ContentFormat::Text, ..content };
+    let change = match event.change {
+        BroadcastChange::Created { broadcast_id, content } => {
+            BroadcastChange::Created { broadcast_id, content: text(content) }
+        }
+        BroadcastChange::Modified { broadcast_id, revision, content } => {
+            BroadcastChange::Modified { broadcast_id, revision, content: text(content) }
+        }
+        other => other,
+    };
+    BroadcastEvent { change, ..event }
+}
+
+/// The datum without v3's `BroadcastContent.template`, as v1 and v2 write it.
+fn without_template(value: Value) -> Value {
+    match value {
+        Value::Record(fields) => Value::Record(
+            fields
+                .into_iter()
+                .filter(|(name, _)| name != "template")
+                .map(|(name, v)| (name, without_template(v)))
+                .collect(),
+        ),
+        Value::Union(branch, inner) => Value::Union(branch, Box::new(without_template(*inner))),
+        other => other,
+    }
+}
+
 proptest! {
     /// A datum written with v1 decodes under the next version, to the same domain value.
     #[test]
     fn v1_broadcast_events_decode_under_the_next_version(event in strategies::broadcast_event()) {
         let v1 = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0]]).unwrap();
         let next = broadcast_event_next();
-        let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &next]).unwrap();
-        prop_assert_eq!(evolved.current().number, 3);
-        // v1 has no actor: its events decode with none.
-        let event = BroadcastEvent { actor: None, ..event };
-        let Value::Record(mut v1_fields) = broadcast::to_value(&event) else { panic!("not a record") };
+        let evolved = SchemaFamily::parse("broadcast_event", &shipped_then(&next)).unwrap();
+        prop_assert_eq!(evolved.current().number, 4);
+        // v1 has no actor nor template: its events decode with none.
+        let event = BroadcastEvent { actor: None, ..as_text(event) };
+        let Value::Record(mut v1_fields) = without_template(broadcast::to_value(&event)) else { panic!("not a record") };
         prop_assert_eq!(v1_fields.pop().map(|(name, _)| name), Some("actor".to_owned()));
         let bytes = v1.encode(Value::Record(v1_fields));
         let decoded = evolved.decode(&bytes).unwrap();
@@ -131,12 +167,23 @@ proptest! {
         prop_assert_eq!(broadcast::from_value(decoded).unwrap(), event);
     }
 
-    /// A datum written with v2 (the actor included) decodes under the next version.
+    /// A datum written with v2 (the actor included, no template) decodes under the next version.
     #[test]
     fn v2_broadcast_events_decode_under_the_next_version(event in strategies::broadcast_event()) {
+        let v2 = SchemaFamily::parse("broadcast_event", &shipped::BROADCAST_EVENT[..2]).unwrap();
+        let next = broadcast_event_next();
+        let evolved = SchemaFamily::parse("broadcast_event", &shipped_then(&next)).unwrap();
+        let event = as_text(event);
+        let decoded = evolved.decode(&v2.encode(without_template(broadcast::to_value(&event)))).unwrap();
+        prop_assert_eq!(broadcast::from_value(decoded).unwrap(), event);
+    }
+
+    /// A datum written with v3 (the template included) decodes under the next version.
+    #[test]
+    fn v3_broadcast_events_decode_under_the_next_version(event in strategies::broadcast_event()) {
         let codec = EventCodec::new();
         let next = broadcast_event_next();
-        let evolved = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &next]).unwrap();
+        let evolved = SchemaFamily::parse("broadcast_event", &shipped_then(&next)).unwrap();
         let decoded = evolved.decode(&codec.encode_broadcast(&event)).unwrap();
         prop_assert_eq!(broadcast::from_value(decoded).unwrap(), event);
     }
@@ -159,9 +206,7 @@ proptest! {
 fn new_fields_read_as_their_defaults() {
     let v1 = SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0]]).unwrap();
     let v2 = broadcast_event_next();
-    let evolved =
-        SchemaFamily::parse("broadcast_event", &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &v2])
-            .unwrap();
+    let evolved = SchemaFamily::parse("broadcast_event", &shipped_then(&v2)).unwrap();
     let samples = samples(&v1.current().schema);
     for (branch, expected) in
         [(0, ("channel", Value::Enum(1, "silent".into()))), (1, ("reason", Value::String("unspecified".into())))]
@@ -193,11 +238,7 @@ fn union_branches_resolve_by_name_not_by_shape() {
     let Value::Record(fields) = by_apache_avro else { panic!() };
     assert!(matches!(fields[2].1, Value::Union(0, _)), "apache-avro now keeps Modified");
 
-    let evolved = SchemaFamily::parse(
-        "broadcast_event",
-        &[shipped::BROADCAST_EVENT[0], shipped::BROADCAST_EVENT[1], &broadcast_event_next()],
-    )
-    .unwrap();
+    let evolved = SchemaFamily::parse("broadcast_event", &shipped_then(&broadcast_event_next())).unwrap();
     let decoded = evolved.decode(&written_with(v1.current(), samples(schema).swap_remove(1))).unwrap();
     let Value::Record(fields) = decoded else { panic!() };
     assert!(matches!(fields[2].1, Value::Union(1, _)));

@@ -2,7 +2,7 @@
 //! wire (non-ASCII text, a set option, a list). The golden bytes are theirs.
 
 use tidings_domain::audit::Actor;
-use tidings_domain::broadcast::{Audience, BroadcastContent};
+use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, MessageBody};
@@ -44,6 +44,7 @@ pub(super) fn broadcast_events() -> Vec<BroadcastEvent> {
         priority: 3,
         business_type: 4,
         content: "maintenance tonight".into(),
+        format: ContentFormat::Text,
         expire_at_s: 2_000_000_000,
         audience: Audience {
             platforms: vec![Platform::Ios, Platform::Web],
@@ -72,6 +73,23 @@ pub(super) fn broadcast_events() -> Vec<BroadcastEvent> {
         .zip(actors.into_iter().cycle())
         .map(|(change, actor)| BroadcastEvent { app_id: 7, at_us: 1_700_000_000_000_000, change, actor })
         .collect()
+}
+
+/// A templated broadcast: v3's `template` set (the examples above, pinned in earlier
+/// versions too, are plain text).
+pub(super) fn templated_broadcast_event() -> BroadcastEvent {
+    let content = BroadcastContent {
+        content: "Hello {{ attrs.nickname }}".into(),
+        format: ContentFormat::Template { fallback_content: "Hello".into() },
+        expire_at_s: 2_000_000_000,
+        ..Default::default()
+    };
+    BroadcastEvent {
+        app_id: 7,
+        at_us: 1_700_000_000_000_000,
+        change: BroadcastChange::Created { broadcast_id: 2, content },
+        actor: Some(Actor::Operator("alice".into())),
+    }
 }
 
 pub(super) fn notify_signals() -> Vec<NotifySignal> {

@@ -91,7 +91,7 @@ fn a_huge_length_in_corrupt_input_is_an_error() {
     let error = codec.decode_broadcast(&corrupt).unwrap_err();
     assert_eq!(
         error.to_string(),
-        "broadcast_event v2: malformed datum: block count 268435461 at byte 4 exceeds the 0 bytes left"
+        "broadcast_event v3: malformed datum: block count 268435461 at byte 4 exceeds the 0 bytes left"
     );
 
     let letter = codec.encode_dead_letter(&dead_letter());

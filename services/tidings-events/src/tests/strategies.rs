@@ -5,7 +5,7 @@ use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 use tidings_domain::audit::Actor;
-use tidings_domain::broadcast::{Audience, BroadcastContent};
+use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat};
 use tidings_domain::client::Platform;
 use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, MessageBody};
@@ -69,17 +69,14 @@ fn content() -> impl Strategy<Value = BroadcastContent> {
                 max_core_level,
                 logged_in_only,
             });
-    ((any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>()), (any::<String>(), any::<i64>(), audience)).prop_map(
-        |((category, kind, priority, business_type), (content, expire_at_s, audience))| BroadcastContent {
-            category,
-            kind,
-            priority,
-            business_type,
-            content,
-            expire_at_s,
-            audience,
-        },
-    )
+    let format = option::of(any::<String>()).prop_map(|fallback| match fallback {
+        Some(fallback_content) => ContentFormat::Template { fallback_content },
+        None => ContentFormat::Text,
+    });
+    ((any::<i32>(), any::<i32>(), any::<i32>(), any::<i32>()), (any::<String>(), format, any::<i64>(), audience))
+        .prop_map(|((category, kind, priority, business_type), (content, format, expire_at_s, audience))| {
+            BroadcastContent { category, kind, priority, business_type, content, format, expire_at_s, audience }
+        })
 }
 
 pub(super) fn broadcast_event() -> impl Strategy<Value = BroadcastEvent> {

@@ -5,12 +5,14 @@ use apache_avro::{GenericSingleObjectReader, Schema};
 
 use super::examples::{
     broadcast_events, dead_letter, mailbox_events, notify_signals, one_of_each_family, reach_events,
+    templated_broadcast_event,
 };
 use crate::EventCodec;
 
 /// `golden_bytes.txt`: one line per example, `<family> <index in its examples> <hex>`, and
 /// the lines of earlier versions (`broadcast_event` lines are v1, whose examples had no
-/// actor; `broadcast_event_v2` the current ones).
+/// actor; `broadcast_event_v2` had no template; `broadcast_event_v3` the current ones, the
+/// examples and then a templated one).
 const GOLDEN_BYTES: &str = include_str!("golden_bytes.txt");
 
 #[test]
@@ -33,7 +35,14 @@ fn every_example_encodes_to_its_golden_bytes() {
     let codec = EventCodec::new();
     let families: [(&str, Vec<Vec<u8>>); 5] = [
         ("mailbox_event", mailbox_events().iter().map(|event| codec.encode_mailbox(event)).collect()),
-        ("broadcast_event_v2", broadcast_events().iter().map(|event| codec.encode_broadcast(event)).collect()),
+        (
+            "broadcast_event_v3",
+            broadcast_events()
+                .iter()
+                .chain([&templated_broadcast_event()])
+                .map(|e| codec.encode_broadcast(e))
+                .collect(),
+        ),
         ("notify_signal", notify_signals().iter().map(|signal| codec.encode_notify(signal)).collect()),
         ("dead_letter", vec![codec.encode_dead_letter(&dead_letter())]),
         ("reach_event", reach_events().iter().map(|event| codec.encode_reach(event)).collect()),
@@ -45,12 +54,33 @@ fn every_example_encodes_to_its_golden_bytes() {
         })
         .collect();
     let golden: Vec<&str> =
-        GOLDEN_BYTES.lines().filter(|line| !line.starts_with('#') && !is_v1_broadcast(line)).collect();
+        GOLDEN_BYTES.lines().filter(|line| !line.starts_with('#') && !is_earlier_broadcast(line)).collect();
     assert_eq!(encoded, golden);
+}
+
+fn is_earlier_broadcast(line: &str) -> bool {
+    is_v1_broadcast(line) || is_v2_broadcast(line)
 }
 
 fn is_v1_broadcast(line: &str) -> bool {
     line.starts_with("broadcast_event ")
+}
+
+fn is_v2_broadcast(line: &str) -> bool {
+    line.starts_with("broadcast_event_v2 ")
+}
+
+/// Bytes pinned when v2 was the newest broadcast version still decode, to the examples
+/// (all plain text).
+#[test]
+fn v2_golden_bytes_decode_to_their_examples() {
+    let codec = EventCodec::new();
+    let v2_lines: Vec<&str> = GOLDEN_BYTES.lines().filter(|line| is_v2_broadcast(line)).collect();
+    let examples = broadcast_events();
+    assert_eq!(v2_lines.len(), examples.len());
+    for (line, example) in v2_lines.into_iter().zip(examples) {
+        assert_eq!(codec.decode_broadcast(&from_hex(line.rsplit(' ').next().unwrap())).unwrap(), example, "{line}");
+    }
 }
 
 /// Bytes pinned when v1 was the newest broadcast version still decode, to the examples
@@ -62,12 +92,13 @@ fn v1_golden_bytes_decode_to_their_examples_without_an_actor() {
     let examples = broadcast_events();
     assert_eq!(v1_lines.len(), examples.len());
     for (line, mut example) in v1_lines.into_iter().zip(examples) {
-        let hex = line.rsplit(' ').next().unwrap();
-        let bytes: Vec<u8> =
-            (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect();
         example.actor = None;
-        assert_eq!(codec.decode_broadcast(&bytes).unwrap(), example, "{line}");
+        assert_eq!(codec.decode_broadcast(&from_hex(line.rsplit(' ').next().unwrap())).unwrap(), example, "{line}");
     }
+}
+
+fn from_hex(hex: &str) -> Vec<u8> {
+    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap()).collect()
 }
 
 fn hex(bytes: &[u8]) -> String {

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use tidings_domain::broadcast as domain;
 use tidings_domain::client::Platform as DomainPlatform;
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
-use tidings_ingest::{BroadcastDraft, BroadcastPatch};
+use tidings_ingest::{BroadcastDraft, BroadcastPatch, ContentFormatKind};
 use utoipa::ToSchema;
 use utoipa::openapi::RefOr;
 use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
@@ -63,6 +63,19 @@ impl From<Audience> for domain::Audience {
     }
 }
 
+/// How `content` is read: `text` as written; `template` a Jinja template rendered for
+/// each user at pull, with `uid`, `platform`, `app_version`, `core_level` and `attrs` (the
+/// user's attributes), `fallback_content` shown where it does not render.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContentFormat {
+    #[default]
+    Text,
+    Template,
+}
+
+mirror_enum!(ContentFormat <=> ContentFormatKind { Text, Template });
+
 /// What an operator edits: the message fields of a broadcast, its expiry and audience.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BroadcastContent {
@@ -72,6 +85,10 @@ pub struct BroadcastContent {
     pub priority: i32,
     pub business_type: i32,
     pub content: String,
+    pub content_format: ContentFormat,
+    /// Set with `content_format` template only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fallback_content: Option<String>,
     /// Unix seconds after which the broadcast is gone from every pull.
     pub expire_at_s: i64,
     pub audience: Audience,
@@ -85,6 +102,14 @@ impl From<domain::BroadcastContent> for BroadcastContent {
             priority: content.priority,
             business_type: content.business_type,
             content: content.content,
+            content_format: match content.format {
+                domain::ContentFormat::Text => ContentFormat::Text,
+                domain::ContentFormat::Template { .. } => ContentFormat::Template,
+            },
+            fallback_content: match content.format {
+                domain::ContentFormat::Text => None,
+                domain::ContentFormat::Template { fallback_content } => Some(fallback_content),
+            },
             expire_at_s: content.expire_at_s,
             audience: content.audience.into(),
         }
@@ -184,9 +209,18 @@ pub struct BroadcastDraftRequest {
     pub priority: Option<i32>,
     #[serde(default)]
     pub business_type: Option<i32>,
-    /// At most `ingest.max_content_bytes` (65536 by default) bytes.
+    /// At most `ingest.max_content_bytes` (65536 by default) bytes. With `content_format`
+    /// template, a template that must compile (a 400 names its line and column).
     #[schema(min_length = 1)]
     pub content: String,
+    /// `text` by default.
+    #[serde(default)]
+    pub content_format: Option<ContentFormat>,
+    /// What a user sees when the template does not render for them: required with
+    /// `content_format` template, refused otherwise; the same limits as `content`.
+    #[serde(default)]
+    #[schema(min_length = 1)]
+    pub fallback_content: Option<String>,
     /// Unix seconds after which the broadcast is gone from every pull; in the future.
     pub expire_at: i64,
     #[serde(default)]
@@ -201,6 +235,8 @@ impl From<BroadcastDraftRequest> for BroadcastDraft {
             priority: request.priority,
             business_type: request.business_type,
             content: request.content,
+            content_format: request.content_format.map(ContentFormatKind::from),
+            fallback_content: request.fallback_content,
             expire_at: request.expire_at,
             audience: request.audience.map(domain::Audience::from),
         }
@@ -222,6 +258,14 @@ pub struct BroadcastPatchRequest {
     #[serde(default)]
     #[schema(min_length = 1)]
     pub content: Option<String>,
+    /// Unset keeps the current format.
+    #[serde(default)]
+    pub content_format: Option<ContentFormat>,
+    /// Replaces the fallback of a templated broadcast (or gives it, with `content_format`
+    /// template).
+    #[serde(default)]
+    #[schema(min_length = 1)]
+    pub fallback_content: Option<String>,
     /// In the future.
     #[serde(default)]
     pub expire_at: Option<i64>,
@@ -237,6 +281,8 @@ impl From<BroadcastPatchRequest> for BroadcastPatch {
             priority: request.priority,
             business_type: request.business_type,
             content: request.content,
+            content_format: request.content_format.map(ContentFormatKind::from),
+            fallback_content: request.fallback_content,
             expire_at: request.expire_at,
             audience: request.audience.map(domain::Audience::from),
         }

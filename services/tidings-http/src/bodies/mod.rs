@@ -15,7 +15,7 @@ mod reach;
 pub use audit::{Actor, ActorKind, AuditAction, AuditEntry, AuditList, AuditSubject};
 pub use broadcasts::{
     Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState,
-    LifecycleAction, Platform, WhitelistBody,
+    ContentFormat, LifecycleAction, Platform, WhitelistBody,
 };
 pub use mailbox::{Accepted, HistoryResponse, MailboxEntry, ReadRequest, Source, SyncResponse};
 pub use messages::{SendAccepted, SendMode, SendRequest};

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use tidings_domain::broadcast::{Broadcast, BroadcastContent, BroadcastState, LifecycleAction};
+use tidings_domain::broadcast::{Broadcast, BroadcastContent, BroadcastState, ContentFormat, LifecycleAction};
 use tidings_domain::public::{PublicMailbox, PublicState, Whitelist};
 use tidings_domain::{AppId, BroadcastId, PublicSeq};
 
@@ -17,18 +17,22 @@ fn content(text: &str) -> BroadcastContent {
         priority: 3,
         business_type: 4,
         content: text.to_owned(),
+        format: ContentFormat::Text,
         expire_at_s: 4_000_000_000,
         audience: Default::default(),
     }
 }
 
+/// Even ids are templates, so every check stores and reads back both formats.
 fn draft(app_id: AppId, broadcast_id: BroadcastId) -> Broadcast {
-    Broadcast::draft(
-        app_id,
-        broadcast_id,
-        content(&format!("broadcast {broadcast_id}")),
-        1_700_000_000_000_000 + broadcast_id,
-    )
+    let content = match broadcast_id % 2 {
+        0 => BroadcastContent {
+            format: ContentFormat::Template { fallback_content: format!("broadcast {broadcast_id}") },
+            ..content(&format!("broadcast {{{{ uid }}}} {broadcast_id}"))
+        },
+        _ => content(&format!("broadcast {broadcast_id}")),
+    };
+    Broadcast::draft(app_id, broadcast_id, content, 1_700_000_000_000_000 + broadcast_id)
 }
 
 fn transitioned(broadcast: &Broadcast, actions: &[LifecycleAction], first_seq: PublicSeq) -> Broadcast {
