@@ -338,6 +338,11 @@ export interface components {
          * @enum {string}
          */
         BroadcastState: "draft" | "pre_published" | "published" | "stopped" | "recalled" | "deleted";
+        /**
+         * @description What a `source: command` entry tells the client to do.
+         * @enum {string}
+         */
+        CommandKind: "delete";
         /** @description The body of every error answer: `{"error": {"code", "message", "field"?}}`. */
         ErrorBody: {
             error: components["schemas"]["ErrorDetail"];
@@ -371,6 +376,7 @@ export interface components {
             business_type: number;
             /** Format: int32 */
             category: number;
+            command?: null | components["schemas"]["CommandKind"];
             contacter: components["schemas"]["i64"];
             content: string;
             /**
@@ -386,6 +392,8 @@ export interface components {
             from_uid: components["schemas"]["i64"];
             is_read: boolean;
             msg_id: components["schemas"]["i64"];
+            /** @description The messages a `delete` command drops: the `msg_id`s the client got them under. */
+            msg_ids?: components["schemas"]["i64"][] | null;
             msgkey: string;
             /** Format: int32 */
             priority: number;
@@ -497,7 +505,7 @@ export interface components {
          * @description Where a pulled message lives.
          * @enum {string}
          */
-        Source: "private" | "public";
+        Source: "private" | "public" | "command";
         /** @description An incremental sync page. */
         SyncResponse: {
             /** @description Pass it back to get what comes next; opaque. */
