@@ -33,11 +33,13 @@ mod audit;
 mod console;
 mod gateway;
 mod reach;
+mod recall;
 mod replay;
 
 use audit::the_audit_trail_names_each_step_and_its_actor_once;
 use console::an_operator_logs_in_to_the_console_and_drafts_a_broadcast;
 use reach::reach_counts_each_user_once_by_platform_and_read_marks_count_reads;
+use recall::a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it;
 use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
 
 scenarios!(
@@ -59,6 +61,7 @@ scenarios!(
     the_audit_trail_names_each_step_and_its_actor_once,
     an_operator_logs_in_to_the_console_and_drafts_a_broadcast,
     reach_counts_each_user_once_by_platform_and_read_marks_count_reads,
+    a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it,
 );
 
 use std::time::{Duration, Instant};

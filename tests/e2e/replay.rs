@@ -65,6 +65,10 @@ async fn fill(server: &Server) {
     let stopped = operator.create_broadcast(APP, json!({"content": "stopped"})).await;
     operator.broadcast_action(APP, stopped, "publish").await;
     operator.broadcast_action(APP, stopped, "stop").await;
+    // A recall takes a public position of its own: the rebuild must give it the same one.
+    let recalled = operator.create_broadcast(APP, json!({"content": "recalled"})).await;
+    operator.broadcast_action(APP, recalled, "publish").await;
+    operator.broadcast_action(APP, recalled, "recall").await;
 
     let expected = BATCHES + 1 + 1; // the batches, "to be deleted", the kept broadcast
     let messages = wait_for_messages(server, 203, expected).await;

@@ -93,6 +93,12 @@ export interface TidingsEvents {
   message: MailboxEntry;
   /** A message this client deleted (`deleteMessage`). */
   deleted: { msgId: number };
+  /**
+   * Messages the sender recalled (a `delete` command of the sync stream): drop them, by the
+   * `msg_id` they came under; `broadcastId` when a broadcast was recalled. Ids the app never
+   * got can be ignored. Emitted once, like a message.
+   */
+  recalled: { msgIds: number[]; broadcastId?: number };
   state: StateChange;
   /** Every notify, before the sync it triggers. */
   notify: Notify;
@@ -117,7 +123,7 @@ interface PendingSync {
 /**
  * One user's connection to Tidings. `connect()` starts it; it then stays connected
  * (reconnecting with full-jitter backoff), pulls whenever a notify says so, and emits
- * `message` once per message.
+ * `message` once per message (`recalled` once per delete command).
  */
 export class TidingsClient extends Emitter<TidingsEvents> {
   /** The typed HTTP API, with the same token and identity. */
@@ -352,7 +358,11 @@ export class TidingsClient extends Emitter<TidingsEvents> {
         this.syncAgain = false;
         const page = await this.pull();
         for (const entry of page.messages) {
-          if (this.seen.add(`${entry.source}:${entry.msg_id}`)) this.emit("message", entry);
+          if (!this.seen.add(`${entry.source}:${entry.msg_id}`)) continue;
+          if (entry.source !== "command") this.emit("message", entry);
+          else if (entry.command === "delete") {
+            this.emit("recalled", { msgIds: entry.msg_ids ?? [], broadcastId: entry.broadcast_id ?? undefined });
+          }
         }
         this.cursor = page.cursor;
         await this.storage.save(this.storageKey, page.cursor);

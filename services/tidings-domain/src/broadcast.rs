@@ -212,8 +212,19 @@ pub struct Broadcast {
     pub prepublished_seq: Option<PublicSeq>,
     /// The public-mailbox position at which everyone eligible could first see it.
     pub published_seq: Option<PublicSeq>,
+    /// Set once it is recalled: where the delete command for those who synced it stands.
+    pub recall: Option<Recall>,
     pub created_at_us: i64,
     pub updated_at_us: i64,
+}
+
+/// Where a recalled broadcast's delete command stands in the sync stream: a public position
+/// of its own (the recall consumes one, like a publish), and the `msg_id` the command entry
+/// carries (the time of the recall). See docs/design.md#recall.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recall {
+    pub seq: PublicSeq,
+    pub msg_id: MsgId,
 }
 
 /// The revision of a new draft: every applied change raises it by one.
@@ -231,6 +242,7 @@ impl Broadcast {
             msg_id: None,
             prepublished_seq: None,
             published_seq: None,
+            recall: None,
             created_at_us: at_us,
             updated_at_us: at_us,
         }
@@ -251,7 +263,8 @@ impl Broadcast {
     }
 
     /// Applies a lifecycle action. `next_seq` is the app's next public position, used (and
-    /// so consumed, as the second value says) when the action widens who can see it.
+    /// so consumed, as the second value says) when the action widens who can see it, or
+    /// recalls it (the position of its delete command).
     pub fn transitioned(
         &self,
         action: LifecycleAction,
@@ -262,15 +275,18 @@ impl Broadcast {
             .target(self.state)
             .ok_or(IllegalTransition { action: action.as_str(), from: self.state.as_str() })?;
         let mut next = Self { state, revision: self.revision + 1, updated_at_us: at_us, ..self.clone() };
-        let widens = matches!(state, BroadcastState::PrePublished | BroadcastState::Published);
-        if widens {
-            next.msg_id.get_or_insert(at_us);
-            match state {
-                BroadcastState::PrePublished => next.prepublished_seq = Some(next_seq),
-                _ => next.published_seq = Some(next_seq),
+        match state {
+            BroadcastState::PrePublished | BroadcastState::Published => {
+                next.msg_id.get_or_insert(at_us);
+                match state {
+                    BroadcastState::PrePublished => next.prepublished_seq = Some(next_seq),
+                    _ => next.published_seq = Some(next_seq),
+                }
             }
+            BroadcastState::Recalled => next.recall = Some(Recall { seq: next_seq, msg_id: at_us }),
+            _ => return Ok((next, false)),
         }
-        Ok((next, widens))
+        Ok((next, true))
     }
 }
 
@@ -320,7 +336,11 @@ mod tests {
             .0
             .transitioned(LifecycleAction::Recall, 30, 2)
             .unwrap();
+        assert_eq!(recalled.recall, Some(Recall { seq: 2, msg_id: 30 }), "a recall takes a position");
         assert!(recalled.transitioned(LifecycleAction::Publish, 40, 3).is_err());
+        let (deleted, used) = recalled.transitioned(LifecycleAction::Delete, 40, 3).unwrap();
+        assert!(!used);
+        assert_eq!(deleted.recall, recalled.recall, "a delete keeps the command");
     }
 
     #[test]

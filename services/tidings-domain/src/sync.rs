@@ -8,6 +8,15 @@ use crate::{AppId, BroadcastId, FieldError, MsgId, PublicSeq, Uid};
 pub enum Source {
     Private,
     Public,
+    /// Not a message: an instruction to the client about messages it holds.
+    Command,
+}
+
+/// What a command entry tells the client to do (docs/design.md#recall).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    /// Drop these messages: they were recalled.
+    Delete { msg_ids: Vec<MsgId> },
 }
 
 /// One message of a pull, private or public, with every field of the seed's section 4.3.
@@ -30,8 +39,10 @@ pub struct MailboxEntry {
     pub app_id: AppId,
     pub msgkey: String,
     pub content: String,
-    /// Set on public entries.
+    /// Set on public entries, and on commands about a broadcast.
     pub broadcast_id: Option<BroadcastId>,
+    /// Set on command entries only.
+    pub command: Option<Command>,
 }
 
 impl MailboxEntry {
@@ -54,6 +65,7 @@ impl MailboxEntry {
             msgkey: body.msgkey.clone(),
             content: body.content.clone(),
             broadcast_id: None,
+            command: None,
         }
     }
 

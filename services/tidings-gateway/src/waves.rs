@@ -166,6 +166,7 @@ mod tests {
             state: BroadcastState::Published,
             msg_id: Some(1_000),
             published_seq: Some(7),
+            recall: None,
             ..Broadcast::draft(1, 1, content, 1_000)
         };
         PublicMailbox::new(1, vec![broadcast], Whitelist::default())

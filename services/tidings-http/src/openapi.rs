@@ -8,9 +8,9 @@ use utoipa::{Modify, OpenApi};
 
 use crate::bodies::{
     Accepted, Actor, ActorKind, Audience, AuditAction, AuditEntry, AuditList, AuditSubject, Broadcast,
-    BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState, ContentFormat,
-    HistoryResponse, LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour, ReadRequest, SendAccepted,
-    SendMode, SendRequest, Source, SyncResponse, WhitelistBody,
+    BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState, CommandKind,
+    ContentFormat, HistoryResponse, LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour,
+    ReadRequest, SendAccepted, SendMode, SendRequest, Source, SyncResponse, WhitelistBody,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::business::*;
@@ -27,7 +27,7 @@ use crate::routes::clients::*;
     components(schemas(
         SendRequest, SendMode, SendAccepted, BroadcastDraftRequest, BroadcastPatchRequest, Broadcast,
         BroadcastContent, ContentFormat, BroadcastState, Audience, Platform, LifecycleAction, BroadcastList, WhitelistBody,
-        SyncResponse, HistoryResponse, MailboxEntry, Source, ReadRequest, Accepted, ErrorBody, ErrorDetail,
+        SyncResponse, HistoryResponse, MailboxEntry, Source, CommandKind, ReadRequest, Accepted, ErrorBody, ErrorDetail,
         AuditList, AuditEntry, AuditSubject, AuditAction, Actor, ActorKind, Reach, ReachCounts, ReachHour
     )),
     modifiers(&BearerAuth, &CommonErrors),

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use tidings_domain::client::Viewer;
 use tidings_domain::message::Mailbox;
-use tidings_domain::sync::MailboxEntry;
+use tidings_domain::sync::{MailboxEntry, Source};
 use tidings_events::EventCodec;
 use tidings_ports::{EventLog, OutgoingRecord, Topics};
 use tidings_reach::{ReachCounter, ReachEvent, ReachKey, ReachKind, ReachPlatform};
@@ -23,7 +23,8 @@ pub(crate) fn describe_metrics() {
     metrics::describe_counter!(EVENTS_APPENDED_TOTAL, "reach events appended to the log (one per broadcast and flush)");
 }
 
-/// Counts `uid` as `kind` for each public entry among `entries` (private ones are skipped).
+/// Counts `uid` as `kind` for each public entry among `entries` (private ones and
+/// commands are skipped).
 pub(crate) fn record(
     counter: &ReachCounter,
     mailbox: Mailbox,
@@ -34,7 +35,8 @@ pub(crate) fn record(
 ) {
     let (platform, hour) = (ReachPlatform(viewer.version.platform), ReachKey::hour_of(now_s));
     let keys = entries.into_iter().filter_map(|entry| {
-        let broadcast_id = entry.borrow().broadcast_id?;
+        let entry = entry.borrow();
+        let broadcast_id = entry.broadcast_id.filter(|_| entry.source == Source::Public)?;
         Some(ReachKey { app_id: mailbox.app_id, broadcast_id, kind, platform, hour })
     });
     counter.record(mailbox.uid, keys);

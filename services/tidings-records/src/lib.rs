@@ -10,7 +10,7 @@
 //! accident.
 
 use serde::{Deserialize, Serialize};
-use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, ContentFormat};
+use tidings_domain::broadcast::{Audience, Broadcast, BroadcastContent, BroadcastState, ContentFormat, Recall};
 use tidings_domain::client::Platform;
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq};
 
@@ -28,6 +28,16 @@ pub struct BroadcastRecord {
     published_seq: Option<PublicSeq>,
     created_at_us: i64,
     updated_at_us: i64,
+    /// Absent until it is recalled (and in every document written before recalls took a
+    /// position), so the bytes of every other broadcast stay as they were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recall: Option<RecallRecord>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+struct RecallRecord {
+    seq: PublicSeq,
+    msg_id: MsgId,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,6 +110,7 @@ impl From<&Broadcast> for BroadcastRecord {
             published_seq: broadcast.published_seq,
             created_at_us: broadcast.created_at_us,
             updated_at_us: broadcast.updated_at_us,
+            recall: broadcast.recall.map(|recall| RecallRecord { seq: recall.seq, msg_id: recall.msg_id }),
         }
     }
 }
@@ -118,6 +129,7 @@ impl From<BroadcastRecord> for Broadcast {
             published_seq: record.published_seq,
             created_at_us: record.created_at_us,
             updated_at_us: record.updated_at_us,
+            recall: record.recall.map(|recall| Recall { seq: recall.seq, msg_id: recall.msg_id }),
         }
     }
 }
@@ -267,6 +279,7 @@ mod tests {
             msg_id: Some(1_700_000_000_000_123),
             prepublished_seq: Some(11),
             published_seq: None,
+            recall: None,
             created_at_us: 1_700_000_000_000_000,
             updated_at_us: 1_700_000_000_000_456,
         };
@@ -277,10 +290,19 @@ mod tests {
         // A template adds one member after the audience; a plain broadcast stores none.
         let templated_stored = STORED
             .replace(r#""logged_in_only":true}}"#, r#""logged_in_only":true},"template":{"fallback_content":"hi"}}"#);
-        let mut templated = broadcast;
+        let mut templated = broadcast.clone();
         templated.content.format = ContentFormat::Template { fallback_content: "hi".into() };
         assert_eq!(serde_json::to_string(&BroadcastRecord::from(&templated)).unwrap(), templated_stored);
         assert_eq!(Broadcast::from(serde_json::from_str::<BroadcastRecord>(&templated_stored).unwrap()), templated);
+
+        let recalled = Broadcast {
+            state: BroadcastState::Recalled,
+            recall: Some(Recall { seq: 12, msg_id: 1_700_000_000_000_789 }),
+            ..broadcast
+        };
+        const RECALLED: &str = r#"{"app_id":42,"broadcast_id":7,"version":3,"revision":5,"state":"recalled","content":{"category":1,"type":2,"priority":3,"business_type":4,"content":"hello","expire_at_s":4000000000,"audience":{"platforms":["ios","web"],"min_core_level":100,"max_core_level":200,"logged_in_only":true}},"msg_id":1700000000000123,"prepublished_seq":11,"published_seq":null,"created_at_us":1700000000000000,"updated_at_us":1700000000000456,"recall":{"seq":12,"msg_id":1700000000000789}}"#;
+        assert_eq!(serde_json::to_string(&BroadcastRecord::from(&recalled)).unwrap(), RECALLED);
+        assert_eq!(Broadcast::from(serde_json::from_str::<BroadcastRecord>(RECALLED).unwrap()), recalled);
     }
 
     #[test]

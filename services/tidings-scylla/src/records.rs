@@ -63,6 +63,7 @@ mod tests {
             msg_id: Some(1_700_000_000_000_123),
             prepublished_seq: Some(11),
             published_seq: Some(12),
+            recall: None,
             created_at_us: 1_700_000_000_000_000,
             updated_at_us: 1_700_000_000_000_456,
         }

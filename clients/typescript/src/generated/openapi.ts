@@ -357,6 +357,11 @@ export interface components {
          */
         BroadcastState: "draft" | "pre_published" | "published" | "stopped" | "recalled" | "deleted";
         /**
+         * @description What a `source: command` entry tells the client to do.
+         * @enum {string}
+         */
+        CommandKind: "delete";
+        /**
          * @description How `content` is read: `text` as written; `template` a Jinja template rendered for
          *     each user at pull, with `uid`, `platform`, `app_version`, `core_level` and `attrs` (the
          *     user's attributes), `fallback_content` shown where it does not render.
@@ -396,6 +401,7 @@ export interface components {
             business_type: number;
             /** Format: int32 */
             category: number;
+            command?: null | components["schemas"]["CommandKind"];
             contacter: components["schemas"]["i64"];
             content: string;
             /**
@@ -411,6 +417,8 @@ export interface components {
             from_uid: components["schemas"]["i64"];
             is_read: boolean;
             msg_id: components["schemas"]["i64"];
+            /** @description The messages a `delete` command drops: the `msg_id`s the client got them under. */
+            msg_ids?: components["schemas"]["i64"][] | null;
             msgkey: string;
             /** Format: int32 */
             priority: number;
@@ -522,7 +530,7 @@ export interface components {
          * @description Where a pulled message lives.
          * @enum {string}
          */
-        Source: "private" | "public";
+        Source: "private" | "public" | "command";
         /** @description An incremental sync page. */
         SyncResponse: {
             /** @description Pass it back to get what comes next; opaque. */

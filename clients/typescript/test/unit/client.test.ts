@@ -202,6 +202,32 @@ describe("sync", () => {
     h.client.close();
   });
 
+  test("a delete command emits recalled once, never a message", async () => {
+    const h = harness();
+    const recalled: Array<{ msgIds: number[]; broadcastId?: number }> = [];
+    h.client.on("recalled", (event) => recalled.push(event));
+    const socket = await online(h);
+    const command: MailboxEntry = {
+      ...entry(9, "public"),
+      source: "command",
+      command: "delete",
+      msg_ids: [2],
+      broadcast_id: 5,
+      content: "",
+    };
+    socket.receive({ type: "notify", source: "public", seq: 1, pull_within_ms: 0 });
+    mock.timers.tick(0);
+    answerSync(socket, [entry(2, "public"), command], "c9");
+    await flush();
+    socket.receive({ type: "notify", source: "public", seq: 2, pull_within_ms: 0 });
+    mock.timers.tick(0);
+    answerSync(socket, [command], "c9");
+    await flush();
+    assert.deepEqual(h.messages.map((m) => `${m.source}:${m.msg_id}`), ["public:2"]);
+    assert.deepEqual(recalled, [{ msgIds: [2], broadcastId: 5 }]);
+    h.client.close();
+  });
+
   test("a broadcast notify is pulled at a random moment of pull_within_ms", async () => {
     const h = harness({ random: () => 0.5 });
     const socket = await online(h);

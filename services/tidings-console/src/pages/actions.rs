@@ -101,7 +101,7 @@ async fn whom_it_reaches(
             "Stopping takes it out of every pull of the users who match its audience ({audience}) within about a second. Devices that already synced it keep their copy."
         ),
         LifecycleAction::Recall => format!(
-            "Recalling takes it out of every pull of the users who match its audience ({audience}) within about a second, for good: a recalled broadcast can't be published again. Devices that already synced it keep their copy."
+            "Recalling takes it out of every pull of the users who match its audience ({audience}) within about a second, for good: a recalled broadcast can't be published again. Devices that already synced it get a command to drop their copy at their next sync."
         ),
         LifecycleAction::Delete => {
             "Deleting removes it from every pull and from this console's list, for good.".to_owned()

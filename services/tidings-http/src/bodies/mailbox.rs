@@ -13,9 +13,20 @@ use super::mirror_enum;
 pub enum Source {
     Private,
     Public,
+    /// Not a message: a command about messages the client holds (`command` says which).
+    Command,
 }
 
-mirror_enum!(Source <=> domain::Source { Private, Public });
+mirror_enum!(Source <=> domain::Source { Private, Public, Command });
+
+/// What a `source: command` entry tells the client to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CommandKind {
+    /// Drop the messages named by `msg_ids` (they were recalled); a client that holds none
+    /// of them ignores it.
+    Delete,
+}
 
 /// One message of a pull, private or public, with every field of the seed's section 4.3.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
@@ -38,13 +49,23 @@ pub struct MailboxEntry {
     pub app_id: AppId,
     pub msgkey: String,
     pub content: String,
-    /// Set on public entries.
+    /// Set on public entries, and on commands about a broadcast.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub broadcast_id: Option<BroadcastId>,
+    /// Set on command entries only.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub command: Option<CommandKind>,
+    /// The messages a `delete` command drops: the `msg_id`s the client got them under.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub msg_ids: Option<Vec<MsgId>>,
 }
 
 impl From<domain::MailboxEntry> for MailboxEntry {
     fn from(entry: domain::MailboxEntry) -> Self {
+        let (command, msg_ids) = match entry.command {
+            Some(domain::Command::Delete { msg_ids }) => (Some(CommandKind::Delete), Some(msg_ids)),
+            None => (None, None),
+        };
         Self {
             msg_id: entry.msg_id,
             source: entry.source.into(),
@@ -62,6 +83,8 @@ impl From<domain::MailboxEntry> for MailboxEntry {
             msgkey: entry.msgkey,
             content: entry.content,
             broadcast_id: entry.broadcast_id,
+            command,
+            msg_ids,
         }
     }
 }

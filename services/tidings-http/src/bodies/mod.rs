@@ -17,7 +17,7 @@ pub use broadcasts::{
     Audience, Broadcast, BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState,
     ContentFormat, LifecycleAction, Platform, WhitelistBody,
 };
-pub use mailbox::{Accepted, HistoryResponse, MailboxEntry, ReadRequest, Source, SyncResponse};
+pub use mailbox::{Accepted, CommandKind, HistoryResponse, MailboxEntry, ReadRequest, Source, SyncResponse};
 pub use messages::{SendAccepted, SendMode, SendRequest};
 pub use reach::{Reach, ReachCounts, ReachHour};
 

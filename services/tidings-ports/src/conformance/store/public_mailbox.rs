@@ -113,7 +113,8 @@ pub async fn reapplying_a_public_change_is_idempotent(store: Arc<dyn Store>) {
 }
 
 /// The app's public mailbox holds its pre-published and published broadcasts and its
-/// whitelist; drafts, stopped, recalled and deleted ones stay out.
+/// whitelist; drafts, stopped, recalled and deleted ones stay out of what pulls show (a
+/// recalled one is kept apart, for its delete command).
 pub async fn load_public_mailboxes_holds_visible_broadcasts_and_whitelist(store: Arc<dyn Store>) {
     let store = store.as_ref();
     let app_id = unique_id();
@@ -144,5 +145,6 @@ pub async fn load_public_mailboxes_holds_visible_broadcasts_and_whitelist(store:
         visible,
         [(2, BroadcastState::PrePublished), (3, BroadcastState::Published), (4, BroadcastState::Published),]
     );
+    // Equal also in the recalled broadcast kept for its command: its recall was stored.
     assert_eq!(*mailbox, PublicMailbox::new(app_id, broadcasts, state.whitelist));
 }
