@@ -35,12 +35,14 @@ mod gateway;
 mod reach;
 mod recall;
 mod replay;
+mod templates;
 
 use audit::the_audit_trail_names_each_step_and_its_actor_once;
 use console::an_operator_logs_in_to_the_console_and_drafts_a_broadcast;
 use reach::reach_counts_each_user_once_by_platform_and_read_marks_count_reads;
 use recall::a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it;
 use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
+use templates::a_templated_broadcast_is_rendered_for_each_user_and_a_runaway_one_falls_back;
 
 scenarios!(
     unicast_reaches_only_its_recipient_with_every_field,
@@ -62,6 +64,7 @@ scenarios!(
     an_operator_logs_in_to_the_console_and_drafts_a_broadcast,
     reach_counts_each_user_once_by_platform_and_read_marks_count_reads,
     a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it,
+    a_templated_broadcast_is_rendered_for_each_user_and_a_runaway_one_falls_back,
 );
 
 use std::time::{Duration, Instant};
