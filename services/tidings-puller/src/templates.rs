@@ -7,7 +7,7 @@ use tidings_domain::BroadcastId;
 use tidings_domain::broadcast::ContentFormat;
 use tidings_domain::client::Viewer;
 use tidings_domain::public::PublicMailbox;
-use tidings_domain::sync::MailboxEntry;
+use tidings_domain::sync::{MailboxEntry, Source};
 use tidings_templates::{Context, Template};
 use tracing::debug;
 
@@ -62,6 +62,8 @@ impl CompiledTemplates {
 
     /// Replaces the content of each templated broadcast among `entries` by its rendering
     /// for `viewer` (whose attributes are `attrs`), or by its fallback where that fails.
+    /// Commands about a broadcast (a recall's delete) keep their empty content: a recalled
+    /// broadcast's words don't travel with the order to drop it.
     pub fn personalize(&self, entries: &mut [MailboxEntry], viewer: &Viewer, attrs: &BTreeMap<String, String>) {
         if self.by_broadcast.is_empty() {
             return;
@@ -74,6 +76,9 @@ impl CompiledTemplates {
             attrs: attrs.clone(),
         };
         for entry in entries {
+            if entry.source != Source::Public {
+                continue;
+            }
             let Some(compiled) = entry.broadcast_id.and_then(|id| self.by_broadcast.get(&id)) else { continue };
             let rendered = match &compiled.template {
                 Some(template) => tidings_templates::render(template, &context).map_err(|error| error.reason()),
@@ -91,5 +96,50 @@ impl CompiledTemplates {
                 }
             };
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use tidings_domain::client::ClientVersion;
+    use tidings_domain::sync::Command;
+
+    use super::*;
+
+    fn entry_about(broadcast_id: BroadcastId, command: Option<Command>) -> MailboxEntry {
+        MailboxEntry {
+            msg_id: 1,
+            source: if command.is_some() { Source::Command } else { Source::Public },
+            from_uid: 0,
+            to_uid: 0,
+            contacter: 0,
+            create_time: 1,
+            expire: 0,
+            is_read: false,
+            category: 0,
+            kind: 0,
+            priority: 0,
+            business_type: 0,
+            app_id: 1,
+            msgkey: String::new(),
+            content: String::new(),
+            broadcast_id: Some(broadcast_id),
+            command,
+        }
+    }
+
+    #[test]
+    fn the_broadcast_is_rendered_and_a_command_about_it_stays_empty() {
+        let compiled = CompiledBroadcast {
+            version: 1,
+            template: Some(tidings_templates::compile("Hi {{ uid }}").expect("compiles")),
+            fallback_content: "Hi".into(),
+        };
+        let templates = CompiledTemplates { by_broadcast: HashMap::from([(7, compiled)]) };
+        let mut entries = vec![entry_about(7, None), entry_about(7, Some(Command::Delete { msg_ids: vec![1] }))];
+        let viewer = Viewer { uid: 42, guest: false, version: ClientVersion::default() };
+        templates.personalize(&mut entries, &viewer, &BTreeMap::new());
+        assert_eq!(entries[0].content, "Hi 42");
+        assert_eq!(entries[1].content, "", "the delete command carries no content");
     }
 }
