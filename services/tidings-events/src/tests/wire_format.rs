@@ -7,6 +7,8 @@ use super::examples::{
     broadcast_events, dead_letter, mailbox_events, notify_signals, one_of_each_family, reach_events,
     templated_broadcast_event,
 };
+use tidings_domain::event::BroadcastEvent;
+
 use crate::EventCodec;
 
 /// `golden_bytes.txt`: one line per example, `<family> <index in its examples> <hex>`, and
@@ -58,43 +60,39 @@ fn every_example_encodes_to_its_golden_bytes() {
     assert_eq!(encoded, golden);
 }
 
+/// The labels of golden lines pinned by earlier broadcast versions.
+const V1_BROADCAST: &str = "broadcast_event ";
+const V2_BROADCAST: &str = "broadcast_event_v2 ";
+
 fn is_earlier_broadcast(line: &str) -> bool {
-    is_v1_broadcast(line) || is_v2_broadcast(line)
+    [V1_BROADCAST, V2_BROADCAST].iter().any(|label| line.starts_with(label))
 }
 
-fn is_v1_broadcast(line: &str) -> bool {
-    line.starts_with("broadcast_event ")
-}
-
-fn is_v2_broadcast(line: &str) -> bool {
-    line.starts_with("broadcast_event_v2 ")
+/// The golden lines labelled `label` decode to the examples, each as `as_then` says it
+/// was in that version.
+fn assert_pinned_lines_decode(label: &str, as_then: impl Fn(BroadcastEvent) -> BroadcastEvent) {
+    let codec = EventCodec::new();
+    let lines: Vec<&str> = GOLDEN_BYTES.lines().filter(|line| line.starts_with(label)).collect();
+    let examples = broadcast_events();
+    assert_eq!(lines.len(), examples.len(), "{label}");
+    for (line, example) in lines.into_iter().zip(examples) {
+        let decoded = codec.decode_broadcast(&from_hex(line.rsplit(' ').next().unwrap())).unwrap();
+        assert_eq!(decoded, as_then(example), "{line}");
+    }
 }
 
 /// Bytes pinned when v2 was the newest broadcast version still decode, to the examples
 /// (all plain text).
 #[test]
 fn v2_golden_bytes_decode_to_their_examples() {
-    let codec = EventCodec::new();
-    let v2_lines: Vec<&str> = GOLDEN_BYTES.lines().filter(|line| is_v2_broadcast(line)).collect();
-    let examples = broadcast_events();
-    assert_eq!(v2_lines.len(), examples.len());
-    for (line, example) in v2_lines.into_iter().zip(examples) {
-        assert_eq!(codec.decode_broadcast(&from_hex(line.rsplit(' ').next().unwrap())).unwrap(), example, "{line}");
-    }
+    assert_pinned_lines_decode(V2_BROADCAST, |example| example);
 }
 
 /// Bytes pinned when v1 was the newest broadcast version still decode, to the examples
 /// as they were then: without an actor.
 #[test]
 fn v1_golden_bytes_decode_to_their_examples_without_an_actor() {
-    let codec = EventCodec::new();
-    let v1_lines: Vec<&str> = GOLDEN_BYTES.lines().filter(|line| is_v1_broadcast(line)).collect();
-    let examples = broadcast_events();
-    assert_eq!(v1_lines.len(), examples.len());
-    for (line, mut example) in v1_lines.into_iter().zip(examples) {
-        example.actor = None;
-        assert_eq!(codec.decode_broadcast(&from_hex(line.rsplit(' ').next().unwrap())).unwrap(), example, "{line}");
-    }
+    assert_pinned_lines_decode(V1_BROADCAST, |example| BroadcastEvent { actor: None, ..example });
 }
 
 fn from_hex(hex: &str) -> Vec<u8> {
