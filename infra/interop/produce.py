@@ -93,6 +93,8 @@ def delivered(app_id, uid, dedupe_key, create_time_us, body):
         "dedupe_key": dedupe_key,
         "create_time_us": create_time_us,
         "body": body,
+        # Only ingest's own sends are recallable (the recall index is built from this).
+        "send": None,
     }
     return {"event": (f"{NAMESPACE}.Delivered", delivery)}
 

@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tidings_domain::event::{Delivery, MailboxEvent};
+use tidings_domain::event::{Delivery, MailboxEvent, SendRecord};
 use tidings_domain::message::{Mailbox, MessageBody};
 use tidings_domain::time::{now_s, now_us};
 use tidings_events::{DeadLetter, EventCodec};
@@ -62,6 +62,7 @@ async fn events_written_to_kafka_decode_with_a_third_party_avro_reader() {
             msgkey: "interop".into(),
             ..Default::default()
         },
+        send: Some(SendRecord { request_id: "18c2f1a9b3e01-5d1e0c7a9b3f2e64".into(), recipients: vec![42, 43] }),
     });
     let topic = format!("interop-{}-{}", std::process::id(), now_us());
     let payload = EventCodec::new().encode_mailbox(&event);
@@ -72,7 +73,7 @@ async fn events_written_to_kafka_decode_with_a_third_party_avro_reader() {
     let lines =
         run_interop_script("read_topic.py", &["--bootstrap", &kafka_bootstrap(), "--topic", &topic, "--count", "1"]);
     let line = lines.first().expect("one record");
-    assert_eq!(line["schema"], "mailbox_event/v1.avsc");
+    assert_eq!(line["schema"], "mailbox_event/v2.avsc");
     assert_eq!(line["key"], "m:3:42");
     let delivered = &line["record"]["event"];
     assert_eq!(delivered["mailbox"]["uid"], 42);
@@ -80,6 +81,7 @@ async fn events_written_to_kafka_decode_with_a_third_party_avro_reader() {
     assert_eq!(delivered["create_time_us"], 1_679_757_323_320_865_i64);
     assert_eq!(delivered["body"]["content"], "interop ✓");
     assert_eq!(delivered["body"]["from_uid"], 7);
+    assert_eq!(delivered["send"]["recipients"], serde_json::json!([42, 43]));
 }
 
 const APP: i64 = 9;

@@ -2,7 +2,7 @@
 
 use crate::audit::Actor;
 use crate::broadcast::{BroadcastContent, LifecycleAction};
-use crate::message::{Mailbox, MessageBody};
+use crate::message::{Attributes, Mailbox, MessageBody};
 use crate::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
 
 /// One message for one mailbox. A send to n mailboxes is n deliveries, each keyed by its
@@ -16,12 +16,35 @@ pub struct Delivery {
     /// Unix microseconds at which ingest accepted the send.
     pub create_time_us: i64,
     pub body: MessageBody,
+    /// Set on the first delivery of each send only: what a recall of the send needs.
+    pub send: Option<SendRecord>,
+}
+
+/// A send as the recall index keeps it (docs/design.md#recall): carried by the send's first
+/// delivery, so one projected event indexes every recipient.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendRecord {
+    /// The id ingest answered the send with.
+    pub request_id: String,
+    /// Every mailbox (uid) the send delivers to.
+    pub recipients: Vec<Uid>,
 }
 
 impl Delivery {
     /// The dedupe key for a send: the sender's msgkey when given, else the request's own id.
     pub fn dedupe_key_for(from_uid: Uid, msgkey: &str, request_id: &str) -> String {
-        if msgkey.is_empty() { format!("r:{request_id}") } else { format!("k:{from_uid}:{msgkey}") }
+        if msgkey.is_empty() { Self::request_key(request_id) } else { format!("k:{from_uid}:{msgkey}") }
+    }
+
+    /// The key under which a send is found by its request id, whatever its dedupe key.
+    pub fn request_key(request_id: &str) -> String {
+        format!("r:{request_id}")
+    }
+
+    /// The dedupe key of the delete command a recall of `dedupe_key` inserts: a redelivered
+    /// recall finds it and changes nothing.
+    pub fn recall_dedupe_key(dedupe_key: &str) -> String {
+        format!("x:{dedupe_key}")
     }
 }
 
@@ -44,6 +67,20 @@ pub enum MailboxEvent {
         mailbox: Mailbox,
         broadcast_id: BroadcastId,
     },
+    /// The business server recalled the message delivered under `dedupe_key`: it leaves
+    /// the mailbox, and a device that synced it gets a delete command (docs/design.md#recall).
+    Recalled {
+        mailbox: Mailbox,
+        dedupe_key: String,
+        /// Unix microseconds at which ingest accepted the recall: the command's create time.
+        at_us: i64,
+    },
+    /// The business server replaced the user's attributes, which personalized broadcasts
+    /// read (docs/design.md#templates); empty removes them.
+    AttributesReplaced {
+        mailbox: Mailbox,
+        attributes: Attributes,
+    },
 }
 
 impl MailboxEvent {
@@ -52,7 +89,9 @@ impl MailboxEvent {
             MailboxEvent::Delivered(delivery) => delivery.mailbox,
             MailboxEvent::ReadUpTo { mailbox, .. }
             | MailboxEvent::MessageDeleted { mailbox, .. }
-            | MailboxEvent::BroadcastHidden { mailbox, .. } => *mailbox,
+            | MailboxEvent::BroadcastHidden { mailbox, .. }
+            | MailboxEvent::Recalled { mailbox, .. }
+            | MailboxEvent::AttributesReplaced { mailbox, .. } => *mailbox,
         }
     }
 }

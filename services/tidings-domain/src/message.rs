@@ -1,6 +1,56 @@
 //! Mailboxes and message records.
 
-use crate::{AppId, MsgId, Uid};
+use std::collections::BTreeMap;
+
+use crate::{AppId, FieldError, MsgId, Uid};
+
+/// What a business server tells Tidings about a user, for personalized broadcasts: names to
+/// strings (docs/design.md#templates).
+pub type Attributes = BTreeMap<String, String>;
+
+/// The most attributes one user has.
+pub const MAX_ATTRIBUTES: usize = 64;
+/// The most bytes of an attribute's name.
+pub const MAX_ATTRIBUTE_NAME_BYTES: usize = 64;
+/// The most bytes of an attribute's value.
+pub const MAX_ATTRIBUTE_VALUE_BYTES: usize = 1024;
+
+/// Checks a user's attributes; the error names the attribute at fault. A name is what a
+/// template can write after `attrs.`: ASCII letters, digits and `_`, not starting with a
+/// digit.
+pub fn validate_attributes(attributes: &Attributes) -> Result<(), FieldError> {
+    if attributes.len() > MAX_ATTRIBUTES {
+        return Err(FieldError::new(
+            "body",
+            format!("has {} attributes, above the maximum of {MAX_ATTRIBUTES}", attributes.len()),
+        ));
+    }
+    for (name, value) in attributes {
+        let identifier = name
+            .bytes()
+            .enumerate()
+            .all(|(i, b)| b == b'_' || b.is_ascii_alphabetic() || (i > 0 && b.is_ascii_digit()));
+        if name.is_empty() || !identifier {
+            return Err(FieldError::new(
+                name.as_str(),
+                "is not an attribute name: ASCII letters, digits and _, not starting with a digit",
+            ));
+        }
+        if name.len() > MAX_ATTRIBUTE_NAME_BYTES {
+            return Err(FieldError::new(
+                name.as_str(),
+                format!("is a name longer than {MAX_ATTRIBUTE_NAME_BYTES} bytes"),
+            ));
+        }
+        if value.len() > MAX_ATTRIBUTE_VALUE_BYTES {
+            return Err(FieldError::new(
+                name.as_str(),
+                format!("is {} bytes, above the maximum of {MAX_ATTRIBUTE_VALUE_BYTES}", value.len()),
+            ));
+        }
+    }
+    Ok(())
+}
 
 /// A user's private mailbox: "the app the message belongs to" + "the user's IM id".
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -79,6 +129,10 @@ pub struct StoredMessage {
     /// What makes a delivery unique in its mailbox; see [`crate::event::Delivery::dedupe_key`].
     pub dedupe_key: String,
     pub body: MessageBody,
+    /// Set on a delete command only: the `msg_id` of the message a recall removed from this
+    /// mailbox (docs/design.md#recall). A command row has the recalled message's body
+    /// fields, without content.
+    pub recalls: Option<MsgId>,
 }
 
 /// Stamps the `msg_id` of the next message of a mailbox.
@@ -111,6 +165,25 @@ mod tests {
             prop_assert!(ids.iter().zip(&times).all(|(id, t)| id >= t));
             prop_assert_eq!(ids, stamp_all(&times));
         }
+    }
+
+    #[test]
+    fn attribute_rules_name_the_attribute() {
+        let attrs = |pairs: &[(&str, &str)]| -> Attributes {
+            pairs.iter().map(|(name, value)| (name.to_string(), value.to_string())).collect()
+        };
+        assert_eq!(validate_attributes(&attrs(&[("nickname", "小明"), ("_tier2", ""), ("A", "x")])), Ok(()));
+        let field = |attributes: Attributes| validate_attributes(&attributes).unwrap_err().field;
+        assert_eq!(field(attrs(&[("ok", "1"), ("2fa", "on")])), "2fa");
+        assert_eq!(field(attrs(&[("nick-name", "x")])), "nick-name");
+        assert_eq!(field(attrs(&[("", "x")])), "");
+        assert_eq!(
+            field(attrs(&[(&"n".repeat(MAX_ATTRIBUTE_NAME_BYTES + 1), "x")])).len(),
+            MAX_ATTRIBUTE_NAME_BYTES + 1
+        );
+        assert_eq!(field(attrs(&[("bio", &"x".repeat(MAX_ATTRIBUTE_VALUE_BYTES + 1))])), "bio");
+        let many: Attributes = (0..=MAX_ATTRIBUTES).map(|i| (format!("a{i}"), String::new())).collect();
+        assert_eq!(field(many), "body");
     }
 
     #[test]

@@ -46,11 +46,17 @@ pub struct MailboxEntry {
 }
 
 impl MailboxEntry {
+    /// A row of the private timeline: a message, or the delete command a recall left in
+    /// its place (docs/design.md#recall).
     pub fn from_private(message: &StoredMessage) -> Self {
         let body = &message.body;
+        let (source, command) = match message.recalls {
+            Some(recalled) => (Source::Command, Some(Command::Delete { msg_ids: vec![recalled] })),
+            None => (Source::Private, None),
+        };
         Self {
             msg_id: message.msg_id,
-            source: Source::Private,
+            source,
             from_uid: body.from_uid,
             to_uid: body.to_uid,
             contacter: body.contacter,
@@ -65,7 +71,18 @@ impl MailboxEntry {
             msgkey: body.msgkey.clone(),
             content: body.content.clone(),
             broadcast_id: None,
-            command: None,
+            command,
+        }
+    }
+
+    /// Whether a sync from `cursor` hands this private row out: a message always; a
+    /// private delete command only to a client whose cursor shows it synced the recalled
+    /// message (the private timeline is consumed as a prefix, so `private_after ≥ m` means
+    /// a page delivered `m`); one who never had it gets nothing.
+    fn is_due_from(&self, cursor: SyncCursor) -> bool {
+        match &self.command {
+            Some(Command::Delete { msg_ids }) => msg_ids.iter().any(|recalled| *recalled <= cursor.private_after),
+            None => true,
         }
     }
 
@@ -170,7 +187,7 @@ pub fn merge_sync(
         if take_private {
             let entry = private.next().expect("peeked");
             next.private_after = entry.msg_id;
-            if !entry.is_expired(now_s) {
+            if !entry.is_expired(now_s) && entry.is_due_from(cursor) {
                 messages.push(entry);
             }
         } else {
@@ -216,16 +233,19 @@ pub struct HistoryPage {
 }
 
 /// Merges a history page. `private` holds the store's page in the direction's order (up to
-/// `limit + 1` rows: more than `limit` means more exist); `public` every visible public
-/// entry in `msg_id` order.
+/// `limit + 1` rows: more than `limit` means more exist), of which delete commands are left
+/// out (history shows messages); `public` every visible public entry in `msg_id` order.
 pub fn merge_history(
     private: Vec<MailboxEntry>,
     public: Vec<MailboxEntry>,
     direction: HistoryDirection,
     limit: usize,
 ) -> HistoryPage {
-    let mut merged: Vec<MailboxEntry> =
-        private.into_iter().chain(public.into_iter().filter(|e| direction.admits(e.msg_id))).collect();
+    let mut merged: Vec<MailboxEntry> = private
+        .into_iter()
+        .filter(|e| e.command.is_none())
+        .chain(public.into_iter().filter(|e| direction.admits(e.msg_id)))
+        .collect();
     merged.sort_by_key(MailboxEntry::order_key);
     if matches!(direction, HistoryDirection::Before(_)) {
         merged.reverse();
@@ -250,6 +270,7 @@ mod tests {
             create_time_us: msg_id,
             dedupe_key: String::new(),
             body: MessageBody::default(),
+            recalls: None,
         })
     }
 
@@ -299,6 +320,47 @@ mod tests {
         let page = merge_sync(rows, false, vec![], 0, SyncCursor::default(), 1, 60);
         assert!(page.messages.is_empty() && page.has_more);
         assert_eq!(page.cursor.private_after, 2, "the cursor moves past expired rows");
+    }
+
+    /// A private delete command reaches the clients that synced the recalled message, once,
+    /// and never a client that didn't; history never shows it.
+    #[test]
+    fn a_private_delete_command_reaches_only_who_synced_the_message() {
+        let command = |msg_id, recalls| {
+            MailboxEntry::from_private(&StoredMessage {
+                mailbox: Mailbox::new(1, 1),
+                msg_id,
+                create_time_us: msg_id,
+                dedupe_key: format!("x:r:{recalls}"),
+                body: MessageBody::default(),
+                recalls: Some(recalls),
+            })
+        };
+        // Message 2 was recalled: its row is gone, the command sits at 5.
+        let rows_after = |after: MsgId| {
+            [private(1), private(3), command(5, 2), private(6)].into_iter().filter(|e| e.msg_id > after).collect()
+        };
+        let ids = |page: &SyncPage| page.messages.iter().map(|m| (m.msg_id, m.source)).collect::<Vec<_>>();
+        let synced_it = SyncCursor { private_after: 2, public_after: 0 };
+        let page = merge_sync(rows_after(2), true, vec![], 0, synced_it, 10, 0);
+        assert_eq!(ids(&page), [(3, Source::Private), (5, Source::Command), (6, Source::Private)]);
+        assert_eq!(page.messages[1].command, Some(Command::Delete { msg_ids: vec![2] }));
+        let again = merge_sync(rows_after(page.cursor.private_after), true, vec![], 0, page.cursor, 10, 0);
+        assert!(again.messages.is_empty(), "once");
+
+        let never_had_it = SyncCursor { private_after: 1, public_after: 0 };
+        let page = merge_sync(rows_after(1), true, vec![], 0, never_had_it, 2, 0);
+        assert_eq!(ids(&page), [(3, Source::Private), (6, Source::Private)], "stepped over, not counted");
+        // The one inexact case (docs/design.md#recall): a page cut between the recalled
+        // message and its command leaves a cursor that looks like it synced the message.
+        let cut = merge_sync(rows_after(1), true, vec![], 0, never_had_it, 1, 0);
+        let after_cut = merge_sync(rows_after(3), true, vec![], 0, cut.cursor, 1, 0);
+        assert_eq!(ids(&after_cut), [(5, Source::Command)]);
+        let first_sync = merge_sync(rows_after(0), true, vec![], 0, SyncCursor::default(), 10, 0);
+        assert_eq!(ids(&first_sync), [(1, Source::Private), (3, Source::Private), (6, Source::Private)]);
+
+        let history = merge_history(rows_after(0), vec![], HistoryDirection::After(0), 10);
+        assert_eq!(history.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>(), [1, 3, 6]);
     }
 
     #[test]

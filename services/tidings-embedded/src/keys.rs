@@ -3,7 +3,7 @@
 
 use tidings_domain::audit::AuditSubject;
 use tidings_domain::message::Mailbox;
-use tidings_domain::{AppId, BroadcastId, MsgId};
+use tidings_domain::{AppId, BroadcastId, MsgId, Uid};
 
 /// An `i64` as 8 bytes whose byte order is the numeric order: big-endian with the sign bit
 /// flipped, so negative numbers sort before positive ones.
@@ -110,6 +110,18 @@ pub(crate) fn message_key(mailbox: Mailbox, msg_id: MsgId) -> Vec<u8> {
 pub(crate) fn delivery_key(mailbox: Mailbox, dedupe_key: &str) -> Vec<u8> {
     let mut key = mailbox_key(mailbox);
     key.extend_from_slice(dedupe_key.as_bytes());
+    key
+}
+
+/// A recipient of a send in the recall index: `app_id, str send key, uid`; without the uid,
+/// the prefix of every recipient under that key.
+pub(crate) fn send_key(app_id: AppId, send_key: &str, uid: Option<Uid>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(8 + 2 + send_key.len() + 8);
+    key.extend_from_slice(&sortable_i64(app_id));
+    push_str(&mut key, send_key);
+    if let Some(uid) = uid {
+        key.extend_from_slice(&sortable_i64(uid));
+    }
     key
 }
 

@@ -18,7 +18,8 @@
 //! | `log_committed`       | `str` group, `str` topic, `u32` partition | next offset to read, `u64`      |
 //! | `store_messages`      | `i64↑` app_id, `i64↑` uid, `i64↑` msg_id | [`StoredMessage`] record JSON    |
 //! | `store_deliveries`    | `i64↑` app_id, `i64↑` uid, dedupe key    | msg_id, `i64` big-endian         |
-//! | `store_mailboxes`     | `i64↑` app_id, `i64↑` uid                | head, read mark, hidden (JSON)   |
+//! | `store_mailboxes`     | `i64↑` app_id, `i64↑` uid                | head, read mark, hidden, attributes (JSON) |
+//! | `store_sends`         | `i64↑` app_id, `str` send key, `i64↑` uid | the send's dedupe key (recall index) |
 //! | `store_broadcasts`    | `i64↑` app_id, `i64↑` broadcast_id       | [`Broadcast`] record JSON        |
 //! | `store_public_states` | `i64↑` app_id                            | [`PublicState`] record JSON      |
 //! | `store_replay_checkpoints` | `str` topic, `u32` partition        | next offset to project, `u64`    |

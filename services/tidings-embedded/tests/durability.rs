@@ -58,6 +58,7 @@ fn message(mailbox: Mailbox, msg_id: i64) -> StoredMessage {
             content: format!("message {msg_id}"),
             ..MessageBody::default()
         },
+        recalls: None,
     }
 }
 
@@ -165,7 +166,12 @@ async fn acknowledged_writes_survive_a_reopen() {
     assert_eq!(messages, [100, 200, 300].map(|id| message(mailbox, id)).to_vec());
     assert_eq!(
         store.mailbox_state(mailbox).await.expect("state"),
-        MailboxState { head: Some(400), read_up_to: 200, hidden_broadcasts: BTreeSet::from([7]) }
+        MailboxState {
+            head: Some(400),
+            read_up_to: 200,
+            hidden_broadcasts: BTreeSet::from([7]),
+            ..MailboxState::default()
+        }
     );
     assert_eq!(store.find_delivery(mailbox, "delivery-400").await.expect("find"), Some(400));
     assert_eq!(store.broadcast(1, 7).await.expect("broadcast"), Some(broadcast.clone()));

@@ -13,6 +13,7 @@ fn insert(uid: i64) -> MailboxChange {
         create_time_us: 1_000 + uid,
         dedupe_key: format!("delivery-{uid}"),
         body: MessageBody { from_uid: 1, to_uid: uid, content: format!("{uid:0>200}"), ..MessageBody::default() },
+        recalls: None,
     })
 }
 

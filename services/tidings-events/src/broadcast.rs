@@ -83,16 +83,7 @@ pub(crate) fn from_value(value: Value) -> Result<BroadcastEvent, String> {
             action: action_from_symbol(&fields.symbol("action")?)?,
         },
         WHITELIST_REPLACED => {
-            let revision = fields.int("revision")?;
-            let uids = fields
-                .array("uids")?
-                .into_iter()
-                .map(|uid| match uid {
-                    Value::Long(uid) => Ok(uid),
-                    other => Err(format!("WhitelistReplaced.uids: expected longs, found {other:?}")),
-                })
-                .collect::<Result<_, _>>()?;
-            BroadcastChange::WhitelistReplaced { revision, uids }
+            BroadcastChange::WhitelistReplaced { revision: fields.int("revision")?, uids: fields.longs("uids")? }
         }
         _ => unreachable!("BRANCHES has one name per branch"),
     };

@@ -61,7 +61,10 @@ use avro::family::SchemaFamily;
 /// add `schemas/avro/<family>/vN.avsc` (never edit an old one), append it here and pin its
 /// fingerprint in `shipped_fingerprints_never_change`.
 pub(crate) mod shipped {
-    pub(crate) const MAILBOX_EVENT: &[&str] = &[include_str!("../../../schemas/avro/mailbox_event/v1.avsc")];
+    pub(crate) const MAILBOX_EVENT: &[&str] = &[
+        include_str!("../../../schemas/avro/mailbox_event/v1.avsc"),
+        include_str!("../../../schemas/avro/mailbox_event/v2.avsc"),
+    ];
     pub(crate) const BROADCAST_EVENT: &[&str] = &[
         include_str!("../../../schemas/avro/broadcast_event/v1.avsc"),
         include_str!("../../../schemas/avro/broadcast_event/v2.avsc"),

@@ -1,18 +1,21 @@
 //! [`MailboxEvent`] ⇄ `schemas/avro/mailbox_event`.
 
 use apache_avro::types::Value;
-use tidings_domain::event::{Delivery, MailboxEvent};
+use tidings_domain::event::{Delivery, MailboxEvent, SendRecord};
 use tidings_domain::message::{Mailbox, MessageBody};
 
 use crate::avro::value::{Fields, record, union};
 
 /// The record names of the branches of `MailboxEvent.event`, in schema order (never
 /// reordered, only appended; a test checks them against the schema).
-pub(crate) const BRANCHES: [&str; 4] = ["Delivered", "ReadUpTo", "MessageDeleted", "BroadcastHidden"];
+pub(crate) const BRANCHES: [&str; 6] =
+    ["Delivered", "ReadUpTo", "MessageDeleted", "BroadcastHidden", "Recalled", "AttributesReplaced"];
 const DELIVERED: u32 = 0;
 const READ_UP_TO: u32 = 1;
 const MESSAGE_DELETED: u32 = 2;
 const BROADCAST_HIDDEN: u32 = 3;
+const RECALLED: u32 = 4;
+const ATTRIBUTES_REPLACED: u32 = 5;
 
 pub(crate) fn to_value(event: &MailboxEvent) -> Value {
     let (branch, value) = match event {
@@ -23,6 +26,7 @@ pub(crate) fn to_value(event: &MailboxEvent) -> Value {
                 ("dedupe_key", Value::String(delivery.dedupe_key.clone())),
                 ("create_time_us", Value::Long(delivery.create_time_us)),
                 ("body", body_to_value(&delivery.body)),
+                ("send", send_to_value(delivery.send.as_ref())),
             ]),
         ),
         MailboxEvent::ReadUpTo { mailbox, up_to } => {
@@ -35,6 +39,26 @@ pub(crate) fn to_value(event: &MailboxEvent) -> Value {
             BROADCAST_HIDDEN,
             record([("mailbox", mailbox_to_value(*mailbox)), ("broadcast_id", Value::Long(*broadcast_id))]),
         ),
+        MailboxEvent::Recalled { mailbox, dedupe_key, at_us } => (
+            RECALLED,
+            record([
+                ("mailbox", mailbox_to_value(*mailbox)),
+                ("dedupe_key", Value::String(dedupe_key.clone())),
+                ("at_us", Value::Long(*at_us)),
+            ]),
+        ),
+        MailboxEvent::AttributesReplaced { mailbox, attributes } => {
+            let attributes = attributes
+                .iter()
+                .map(|(name, value)| {
+                    record([("name", Value::String(name.clone())), ("value", Value::String(value.clone()))])
+                })
+                .collect();
+            (
+                ATTRIBUTES_REPLACED,
+                record([("mailbox", mailbox_to_value(*mailbox)), ("attributes", Value::Array(attributes))]),
+            )
+        }
     };
     record([("event", union(branch, value))])
 }
@@ -48,10 +72,25 @@ pub(crate) fn from_value(value: Value) -> Result<MailboxEvent, String> {
             dedupe_key: fields.string("dedupe_key")?,
             create_time_us: fields.long("create_time_us")?,
             body: body_from_fields(fields.record("body", "MessageBody")?)?,
+            send: fields.optional_record("send", "Send")?.map(send_from_fields).transpose()?,
         }),
         READ_UP_TO => MailboxEvent::ReadUpTo { mailbox, up_to: fields.long("up_to")? },
         MESSAGE_DELETED => MailboxEvent::MessageDeleted { mailbox, msg_id: fields.long("msg_id")? },
         BROADCAST_HIDDEN => MailboxEvent::BroadcastHidden { mailbox, broadcast_id: fields.long("broadcast_id")? },
+        RECALLED => {
+            MailboxEvent::Recalled { mailbox, dedupe_key: fields.string("dedupe_key")?, at_us: fields.long("at_us")? }
+        }
+        ATTRIBUTES_REPLACED => {
+            let attributes = fields
+                .array("attributes")?
+                .into_iter()
+                .map(|attribute| {
+                    let mut attribute = Fields::of("Attribute", attribute)?;
+                    Ok((attribute.string("name")?, attribute.string("value")?))
+                })
+                .collect::<Result<_, String>>()?;
+            MailboxEvent::AttributesReplaced { mailbox, attributes }
+        }
         _ => unreachable!("BRANCHES has one name per branch"),
     })
 }
@@ -63,6 +102,22 @@ pub(crate) fn mailbox_to_value(mailbox: Mailbox) -> Value {
 
 pub(crate) fn mailbox_from_fields(mut fields: Fields) -> Result<Mailbox, String> {
     Ok(Mailbox::new(fields.long("app_id")?, fields.long("uid")?))
+}
+
+/// `Delivered.send`: null on every delivery but a send's first (and in events before v2).
+fn send_to_value(send: Option<&SendRecord>) -> Value {
+    let Some(send) = send else { return union(0, Value::Null) };
+    union(
+        1,
+        record([
+            ("request_id", Value::String(send.request_id.clone())),
+            ("recipients", Value::Array(send.recipients.iter().copied().map(Value::Long).collect())),
+        ]),
+    )
+}
+
+fn send_from_fields(mut fields: Fields) -> Result<SendRecord, String> {
+    Ok(SendRecord { request_id: fields.string("request_id")?, recipients: fields.longs("recipients")? })
 }
 
 fn body_to_value(body: &MessageBody) -> Value {

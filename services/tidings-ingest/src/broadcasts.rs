@@ -13,7 +13,7 @@ use tidings_domain::time::{now_s, now_us};
 use tidings_domain::{AppId, BroadcastId, FieldError, Uid};
 use tidings_ports::OutgoingRecord;
 
-use crate::{Ingest, IngestError};
+use crate::{Ingest, IngestError, PROJECTION_POLL};
 
 /// A new draft (`POST /v1/apps/{app_id}/broadcasts` in the HTTP API); unset fields take
 /// their defaults. Field names are those of the API.
@@ -313,5 +313,3 @@ impl Ingest {
 
 /// The most audit entries one [`Ingest::audit`] call returns.
 pub const MAX_AUDIT_LIMIT: usize = 1_000;
-
-const PROJECTION_POLL: std::time::Duration = std::time::Duration::from_millis(10);

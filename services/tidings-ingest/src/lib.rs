@@ -6,7 +6,9 @@
 //! checked against the projected state, then appended; the call waits (bounded) for the
 //! projection so that an operator's next command sees the result of the last one.
 
+mod attributes;
 mod broadcasts;
+mod recall;
 mod send;
 
 use std::sync::Arc;
@@ -19,7 +21,11 @@ use tidings_events::EventCodec;
 use tidings_ports::{EventLog, LogError, OutgoingRecord, Store, StoreError, Topics};
 
 pub use broadcasts::{BroadcastApplied, BroadcastDraft, BroadcastPatch, ContentFormatKind, MAX_AUDIT_LIMIT};
+pub use recall::{RecallReceipt, SendReference};
 pub use send::{SendCommand, SendReceipt};
+
+/// How often a call that waits for the projection reads the store again.
+const PROJECTION_POLL: Duration = Duration::from_millis(10);
 
 /// Limits and timings of ingest: the `[ingest]` section of the configuration.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

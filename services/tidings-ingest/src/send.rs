@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use tidings_domain::event::{Delivery, MailboxEvent};
+use tidings_domain::event::{Delivery, MailboxEvent, SendRecord};
 use tidings_domain::message::{Mailbox, MessageBody, SendMode};
 use tidings_domain::{AppId, BroadcastId, FieldError, MsgId, Uid};
 use tidings_ports::OutgoingRecord;
@@ -108,6 +108,7 @@ impl SendCommand {
             dedupe_key: dedupe_key.clone(),
             create_time_us: now_us,
             body,
+            send: None,
         };
         let mut deliveries: Vec<Delivery> =
             self.to_uids.iter().map(|&to| delivery(to, body(to, self.contacter.unwrap_or(self.from_uid)))).collect();
@@ -115,6 +116,8 @@ impl SendCommand {
             let to = self.to_uids[0];
             deliveries.push(delivery(self.from_uid, body(to, self.contacter.unwrap_or(to))));
         }
+        let recipients = deliveries.iter().map(|d| d.mailbox.uid).collect();
+        deliveries[0].send = Some(SendRecord { request_id: request_id.to_owned(), recipients });
         Ok(deliveries)
     }
 
@@ -184,7 +187,7 @@ impl Ingest {
         .await
     }
 
-    fn mailbox_record(&self, event: &MailboxEvent) -> OutgoingRecord {
+    pub(crate) fn mailbox_record(&self, event: &MailboxEvent) -> OutgoingRecord {
         OutgoingRecord {
             topic: self.topics.mailbox.clone(),
             key: event.mailbox().log_key().into_bytes(),
@@ -211,6 +214,15 @@ mod tests {
         let owners: Vec<_> = deliveries.iter().map(|d| (d.mailbox.uid, d.body.contacter)).collect();
         assert_eq!(owners, vec![(2, 1), (1, 2)]);
         assert!(deliveries.iter().all(|d| d.dedupe_key == "r:r" && d.mailbox.app_id == 9));
+    }
+
+    #[test]
+    fn the_first_delivery_carries_every_recipient_for_recall() {
+        let deliveries =
+            request(SendMode::Batch, vec![4, 2, 9]).deliveries(1, &IngestSettings::default(), "r", 5).unwrap();
+        let send = deliveries[0].send.as_ref().expect("the first delivery carries the send");
+        assert_eq!((send.request_id.as_str(), send.recipients.as_slice()), ("r", &[4, 2, 9][..]));
+        assert!(deliveries[1..].iter().all(|d| d.send.is_none()));
     }
 
     #[test]

@@ -19,4 +19,4 @@ pub use accounts::{AuditStore, Operator, OperatorStore};
 pub use history::{GroupPosition, LogHistory, PartitionExtent};
 pub use inventory::{MailboxPage, ReplayStore};
 pub use log::{EventLog, LogError, LogRecord, OutgoingRecord, RecordPosition, Subscription, Topics};
-pub use store::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+pub use store::{FoundSend, IndexedSend, MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};

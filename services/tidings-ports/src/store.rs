@@ -5,9 +5,9 @@ use std::fmt::Debug;
 
 use async_trait::async_trait;
 use tidings_domain::broadcast::Broadcast;
-use tidings_domain::message::{Mailbox, StoredMessage};
+use tidings_domain::message::{Attributes, Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
-use tidings_domain::{AppId, BroadcastId, MsgId};
+use tidings_domain::{AppId, BroadcastId, MsgId, Uid};
 use tidings_reach::{ReachKey, ReachSketch};
 
 use crate::accounts::{AuditStore, OperatorStore};
@@ -22,6 +22,8 @@ pub struct MailboxState {
     pub read_up_to: MsgId,
     /// Broadcasts the owner deleted from their view.
     pub hidden_broadcasts: BTreeSet<BroadcastId>,
+    /// What the business server last said about the user, for personalized broadcasts.
+    pub attributes: Attributes,
 }
 
 /// One change to one private mailbox.
@@ -38,6 +40,8 @@ pub enum MailboxChange {
     Delete { mailbox: Mailbox, msg_id: MsgId },
     /// Hides a broadcast from this mailbox's pulls.
     HideBroadcast { mailbox: Mailbox, broadcast_id: BroadcastId },
+    /// Replaces the owner's attributes (empty removes them).
+    ReplaceAttributes { mailbox: Mailbox, attributes: Attributes },
 }
 
 impl MailboxChange {
@@ -46,9 +50,31 @@ impl MailboxChange {
             MailboxChange::Insert(message) => message.mailbox,
             MailboxChange::MarkReadUpTo { mailbox, .. }
             | MailboxChange::Delete { mailbox, .. }
-            | MailboxChange::HideBroadcast { mailbox, .. } => *mailbox,
+            | MailboxChange::HideBroadcast { mailbox, .. }
+            | MailboxChange::ReplaceAttributes { mailbox, .. } => *mailbox,
         }
     }
+}
+
+/// A send as the recall index keeps it (docs/design.md#recall): where a recall by request
+/// id or by msgkey finds every recipient and the dedupe key their copies were delivered
+/// under.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IndexedSend {
+    pub app_id: AppId,
+    /// `r:<request_id>` (`Delivery::request_key`).
+    pub request_key: String,
+    /// The deliveries' dedupe key: the request key again, or `k:<from_uid>:<msgkey>`.
+    pub dedupe_key: String,
+    pub recipients: Vec<Uid>,
+}
+
+/// What [`Store::find_send`] answers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundSend {
+    pub dedupe_key: String,
+    /// In uid order, each once.
+    pub recipients: Vec<Uid>,
 }
 
 /// Which `msg_id`s a mailbox read covers; bounds are exclusive.
@@ -108,6 +134,14 @@ pub trait Store: AuditStore + OperatorStore + Send + Sync + Debug {
 
     /// Applies changes in order; see the trait's contract.
     async fn apply_mailbox_changes(&self, changes: &[MailboxChange]) -> Result<(), StoreError>;
+
+    /// Indexes sends for recall, under their request key and under their dedupe key (once
+    /// when they are the same). A key's recipients are the union of every send indexed
+    /// under it (two sends with one msgkey), so repeating a call changes nothing.
+    async fn index_sends(&self, sends: &[IndexedSend]) -> Result<(), StoreError>;
+
+    /// The send indexed under `key` (a request key or a dedupe key), if any.
+    async fn find_send(&self, app_id: AppId, key: &str) -> Result<Option<FoundSend>, StoreError>;
 
     /// Up to `limit` undeleted messages of the mailbox within `range`, in `order`.
     async fn read_mailbox(

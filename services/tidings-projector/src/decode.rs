@@ -1,6 +1,7 @@
 //! From a consumed record to a valid event, or the reason to dead-letter it.
 
 use tidings_domain::event::{BroadcastEvent, MailboxEvent, broadcast_log_key};
+use tidings_domain::message::validate_attributes;
 use tidings_ports::LogRecord;
 use tidings_reach::{ReachEvent, ReachKey, ReachSketch};
 
@@ -73,6 +74,16 @@ fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
             Err(format!("delivery has a create_time_us of {} µs, at or past 2^53", delivery.create_time_us))
         }
         MailboxEvent::MessageDeleted { msg_id, .. } if *msg_id <= 0 => Err("deletion of a non-positive msg_id".into()),
+        MailboxEvent::Recalled { dedupe_key, .. } if dedupe_key.is_empty() => {
+            Err("recall has an empty dedupe_key".into())
+        }
+        // The command's msg_id is stamped from it, like a delivery's from its create time.
+        MailboxEvent::Recalled { at_us, .. } if *at_us <= 0 || *at_us >= MAX_CREATE_TIME_US => {
+            Err(format!("recall has an at_us of {at_us} µs, outside 1 to 2^53"))
+        }
+        MailboxEvent::AttributesReplaced { attributes, .. } => {
+            validate_attributes(attributes).map_err(|error| format!("attributes: {error}"))
+        }
         _ => Ok(()),
     }
 }

@@ -38,6 +38,7 @@ fn delivery(uid: i64, key: &str, create_time_us: i64) -> OutgoingRecord {
         dedupe_key: key.into(),
         create_time_us,
         body: MessageBody { content: key.into(), to_uid: uid, ..Default::default() },
+        send: None,
     });
     OutgoingRecord {
         topic: Topics::default().mailbox,

@@ -19,6 +19,7 @@ fn insert(mailbox: Mailbox, msg_id: MsgId) -> MailboxChange {
         create_time_us: msg_id,
         dedupe_key: format!("delivery-{msg_id}"),
         body: MessageBody { to_uid: mailbox.uid, content: format!("message {msg_id}"), ..MessageBody::default() },
+        recalls: None,
     })
 }
 

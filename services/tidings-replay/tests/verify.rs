@@ -23,6 +23,7 @@ fn message(mailbox: Mailbox, msg_id: i64, content: &str) -> StoredMessage {
         create_time_us: msg_id,
         dedupe_key: format!("k:{msg_id}"),
         body: MessageBody { to_uid: mailbox.uid, content: content.into(), ..MessageBody::default() },
+        recalls: None,
     }
 }
 

@@ -12,7 +12,9 @@ use tidings_ports::StoreError;
 use crate::bounded::run_bounded;
 use crate::error;
 use crate::plan::MailboxPlan;
-use crate::rows::{DeleteValues, DeliveryValues, HideValues, MessageValues, RaiseHead, RaiseReadUpTo};
+use crate::rows::{
+    AttributesValues, DeleteValues, DeliveryValues, HideValues, MessageValues, RaiseHead, RaiseReadUpTo,
+};
 use crate::statements::Statements;
 
 /// The most bytes of message rows one batch carries. A mailbox's changes of one call go in
@@ -82,6 +84,10 @@ pub(crate) fn mailbox_batches(statements: &Statements, plan: MailboxPlan<'_>, no
         if !piece.hidden_broadcasts.is_empty() {
             let values = HideValues { app_id, uid, hidden_broadcasts: piece.hidden_broadcasts.clone() };
             batch.push(&statements.hide_broadcasts, values);
+        }
+        if let Some(attributes) = piece.attributes {
+            let values = AttributesValues { app_id, uid, attributes: attributes.clone() };
+            batch.push(&statements.replace_attributes, values);
         }
         if !batch.is_empty() {
             batches.push(batch);

@@ -24,6 +24,10 @@
 //!   ([`tidings_ports::OperatorStore`]); `audit_by_app` and `audit_by_subject` (V004), the
 //!   audit trail newest first, per app and per broadcast or whitelist
 //!   ([`tidings_ports::AuditStore`]). Their statements are prepared on first use.
+//! - V005 adds `messages.recalls` (a delete command's row names the message it removed),
+//!   the static `messages.attributes` (users' attributes, read with the mailbox state), and
+//!   `sends`, the recall index: one partition per app and send key, a row per recipient
+//!   (module `sends`).
 //!
 //! # Why the contract holds
 //! - **Atomic per mailbox.** One call's changes to one mailbox are folded in order into net
@@ -72,6 +76,7 @@ mod plan;
 mod reach;
 mod records;
 mod rows;
+mod sends;
 mod session;
 mod settings;
 mod statements;

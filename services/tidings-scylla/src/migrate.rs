@@ -57,6 +57,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "operators_and_audit",
         script: include_str!("../../../schemas/cql/V004__operators_and_audit.cql"),
     },
+    Migration {
+        version: 5,
+        name: "recall_and_attributes",
+        script: include_str!("../../../schemas/cql/V005__recall_and_attributes.cql"),
+    },
 ];
 
 /// What [`migrate`] did.
@@ -156,11 +161,16 @@ pub async fn migrate(
             continue;
         }
         for (index, statement) in migration.statements().iter().enumerate() {
-            run(session, statement, &file).await.map_err(|source| MigrationError::Statement {
-                file: file.clone(),
-                index: index + 1,
-                source,
-            })?;
+            let applied = match added_column(statement) {
+                Some((table, column)) => column_exists(session, keyspace, &table, &column).await,
+                None => Ok(false),
+            };
+            let result = match applied {
+                Ok(true) => Ok(()),
+                Ok(false) => run(session, statement, &file).await,
+                Err(error) => Err(error),
+            };
+            result.map_err(|source| MigrationError::Statement { file: file.clone(), index: index + 1, source })?;
         }
         let record = "INSERT INTO schema_migrations (version, name, checksum, applied_at) \
                       VALUES (?, ?, ?, toTimestamp(now()))";
@@ -189,6 +199,37 @@ async fn run(session: &Session, statement: &str, what: &str) -> Result<(), Store
     statement.set_is_idempotent(true);
     session.query_unpaged(statement, ()).await.map_err(|e| error::execution(what, e))?;
     Ok(())
+}
+
+/// The table and column of an `ALTER TABLE <table> ADD <column> <type>` statement.
+/// Cassandra and ScyllaDB don't both take `ADD IF NOT EXISTS`, so the runner checks the
+/// column itself: a migration interrupted after its ADD, or one run by two processes at
+/// once, applies again.
+fn added_column(statement: &str) -> Option<(String, String)> {
+    let words: Vec<&str> = statement.split_whitespace().collect();
+    match words.as_slice() {
+        [alter, table_keyword, table, add, column, _, ..]
+            if alter.eq_ignore_ascii_case("ALTER")
+                && table_keyword.eq_ignore_ascii_case("TABLE")
+                && add.eq_ignore_ascii_case("ADD") =>
+        {
+            Some((table.to_ascii_lowercase(), column.to_ascii_lowercase()))
+        }
+        _ => None,
+    }
+}
+
+async fn column_exists(session: &Session, keyspace: &str, table: &str, column: &str) -> Result<bool, StoreError> {
+    const WHAT: &str = "read system_schema.columns";
+    let query = "SELECT column_name FROM system_schema.columns \
+                 WHERE keyspace_name = ? AND table_name = ? AND column_name = ?";
+    let result = session
+        .query_unpaged(query, (keyspace.to_ascii_lowercase(), table, column))
+        .await
+        .map_err(|e| error::execution(WHAT, e))?
+        .into_rows_result()
+        .map_err(|e| error::rows(WHAT, e))?;
+    Ok(result.rows_num() > 0)
 }
 
 async fn recorded_migrations(session: &Session) -> Result<BTreeMap<i32, String>, StoreError> {
@@ -310,6 +351,22 @@ mod tests {
             .collect();
         assert_eq!(created, ["messages", "deliveries", "broadcasts"]);
         assert_eq!(statements.len(), 3);
+    }
+
+    #[test]
+    fn an_added_column_is_found_in_its_alter_statement() {
+        assert_eq!(
+            added_column("ALTER TABLE messages ADD recalls bigint"),
+            Some(("messages".into(), "recalls".into()))
+        );
+        assert_eq!(
+            added_column("alter table Messages add Attributes map<text, text> STATIC"),
+            Some(("messages".into(), "attributes".into()))
+        );
+        assert_eq!(added_column("ALTER TABLE messages WITH comment = 'x'"), None);
+        assert_eq!(added_column("CREATE TABLE IF NOT EXISTS sends (x int PRIMARY KEY)"), None);
+        let adds = MIGRATIONS[4].statements().iter().filter_map(|s| added_column(s)).count();
+        assert_eq!(adds, 2);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tidings_domain::message::{Mailbox, StoredMessage};
+use tidings_domain::message::{Attributes, Mailbox, StoredMessage};
 use tidings_domain::{BroadcastId, MsgId};
 use tidings_ports::MailboxChange;
 
@@ -21,6 +21,8 @@ pub(crate) struct MailboxPlan<'a> {
     /// The largest read mark of the call.
     pub read_up_to: Option<MsgId>,
     pub hidden_broadcasts: BTreeSet<BroadcastId>,
+    /// The last attributes the call sets.
+    pub attributes: Option<&'a Attributes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,6 +39,7 @@ impl<'a> MailboxPlan<'a> {
             deletes: BTreeSet::new(),
             read_up_to: None,
             hidden_broadcasts: BTreeSet::new(),
+            attributes: None,
         }
     }
 
@@ -63,16 +66,17 @@ impl<'a> MailboxPlan<'a> {
             MailboxChange::HideBroadcast { broadcast_id, .. } => {
                 self.hidden_broadcasts.insert(*broadcast_id);
             }
+            MailboxChange::ReplaceAttributes { attributes, .. } => self.attributes = Some(attributes),
         }
     }
 
     /// Splits the plan into pieces whose inserted rows weigh at most `max_bytes` each (one
     /// insert at least), inserts ascending by `msg_id`; the last piece carries the deletes,
-    /// the read mark and the hidden broadcasts. Applied in order, the pieces keep the no missed pull invariant (docs/design.md#no-missed-pull)
+    /// the read mark, the hidden broadcasts and the attributes. Applied in order, the pieces keep the no missed pull invariant (docs/design.md#no-missed-pull)
     /// (a larger id is never visible before a smaller one of the same call), and each piece
     /// keeps its rows, dedupe keys and head together.
     pub fn into_pieces(self, max_bytes: usize) -> Vec<MailboxPlan<'a>> {
-        let Self { mailbox, inserts, deletes, read_up_to, hidden_broadcasts } = self;
+        let Self { mailbox, inserts, deletes, read_up_to, hidden_broadcasts, attributes } = self;
         let mut pieces = vec![MailboxPlan::new(mailbox)];
         let mut weight = 0;
         for (msg_id, insert) in inserts {
@@ -89,6 +93,7 @@ impl<'a> MailboxPlan<'a> {
         last.deletes = deletes;
         last.read_up_to = read_up_to;
         last.hidden_broadcasts = hidden_broadcasts;
+        last.attributes = attributes;
         pieces
     }
 
@@ -138,6 +143,7 @@ mod tests {
             create_time_us: msg_id,
             dedupe_key: format!("d-{msg_id}"),
             body: MessageBody { content: "x".repeat(content_len), ..MessageBody::default() },
+            recalls: None,
         }
     }
 
@@ -173,7 +179,7 @@ mod tests {
     }
 
     #[test]
-    fn marks_keep_their_maximum_and_plans_follow_first_appearance() {
+    fn marks_keep_their_maximum_attributes_the_last_and_plans_follow_first_appearance() {
         let other = Mailbox { app_id: 1, uid: 3 };
         let changes = [
             MailboxChange::MarkReadUpTo { mailbox: other, up_to: 4 },
@@ -181,11 +187,14 @@ mod tests {
             MailboxChange::MarkReadUpTo { mailbox: MAILBOX, up_to: 2 },
             MailboxChange::HideBroadcast { mailbox: MAILBOX, broadcast_id: 8 },
             MailboxChange::HideBroadcast { mailbox: MAILBOX, broadcast_id: 8 },
+            MailboxChange::ReplaceAttributes { mailbox: MAILBOX, attributes: [("a".into(), "1".into())].into() },
+            MailboxChange::ReplaceAttributes { mailbox: MAILBOX, attributes: Attributes::new() },
         ];
         let plans = plan_by_mailbox(&changes);
         assert_eq!(plans.iter().map(|plan| plan.mailbox).collect::<Vec<_>>(), [other, MAILBOX]);
         assert_eq!(plans[1].read_up_to, Some(9));
         assert_eq!(plans[1].hidden_broadcasts, BTreeSet::from([8]));
+        assert_eq!(plans[1].attributes, Some(&Attributes::new()), "the last replacement wins");
         assert_eq!(plans[1].head(), None);
     }
 

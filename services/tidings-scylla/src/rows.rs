@@ -2,15 +2,16 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use tidings_domain::message::{Mailbox, MessageBody, StoredMessage};
+use tidings_domain::message::{Attributes, Mailbox, MessageBody, StoredMessage};
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
 use tidings_ports::StoreError;
 
 use crate::ttl::ttl_seconds;
 
 /// A mailbox's static columns of `messages`: `app_id, uid, head, read_up_to,
-/// hidden_broadcasts`.
-pub(crate) type MailboxStateRow = (AppId, Uid, Option<MsgId>, Option<MsgId>, Option<BTreeSet<BroadcastId>>);
+/// hidden_broadcasts, attributes`.
+pub(crate) type MailboxStateRow =
+    (AppId, Uid, Option<MsgId>, Option<MsgId>, Option<BTreeSet<BroadcastId>>, Option<Attributes>);
 
 /// An app's static columns of `broadcasts`: `app_id, last_seq, whitelist, whitelist_revision`.
 pub(crate) type PublicStateRow = (AppId, Option<PublicSeq>, Option<BTreeMap<Uid, PublicSeq>>, Option<i32>);
@@ -36,6 +37,7 @@ pub(crate) struct MessageValues {
     msgkey: String,
     content: String,
     expire_at_s: i64,
+    recalls: Option<MsgId>,
     ttl: i32,
 }
 
@@ -58,6 +60,7 @@ impl MessageValues {
             msgkey: body.msgkey.clone(),
             content: body.content.clone(),
             expire_at_s: body.expire_at_s,
+            recalls: message.recalls,
             ttl: ttl_seconds(body.expire_at_s, now_s),
         }
     }
@@ -92,6 +95,21 @@ pub(crate) struct HideValues {
     pub app_id: AppId,
     pub uid: Uid,
     pub hidden_broadcasts: BTreeSet<BroadcastId>,
+}
+
+#[derive(scylla::SerializeRow)]
+pub(crate) struct AttributesValues {
+    pub app_id: AppId,
+    pub uid: Uid,
+    pub attributes: Attributes,
+}
+
+#[derive(scylla::SerializeRow)]
+pub(crate) struct SendValues {
+    pub app_id: AppId,
+    pub send_key: String,
+    pub uid: Uid,
+    pub dedupe_key: String,
 }
 
 #[derive(scylla::SerializeRow)]
@@ -148,6 +166,7 @@ pub(crate) struct MessageRow {
     content: String,
     #[scylla(default_when_null)]
     expire_at_s: i64,
+    recalls: Option<MsgId>,
 }
 
 impl MessageRow {
@@ -176,6 +195,7 @@ impl MessageRow {
                 content: self.content,
                 expire_at_s: self.expire_at_s,
             },
+            recalls: self.recalls,
         }))
     }
 }

@@ -11,11 +11,19 @@ use crate::error;
 const SCAN_PAGE_ROWS: i32 = 1_000;
 
 const MESSAGE_COLUMNS: &str = "app_id, uid, msg_id, create_time_us, dedupe_key, from_uid, to_uid, contacter, \
-                               category, type, priority, business_type, msgkey, content, expire_at_s";
+                               category, type, priority, business_type, msgkey, content, expire_at_s, recalls";
 
 /// The store's tables, which statements name without their keyspace.
-const TABLES: [&str; 7] =
-    ["messages", "deliveries", "broadcasts", "replay_checkpoints", "operators", "audit_by_app", "audit_by_subject"];
+const TABLES: [&str; 8] = [
+    "messages",
+    "deliveries",
+    "broadcasts",
+    "replay_checkpoints",
+    "operators",
+    "audit_by_app",
+    "audit_by_subject",
+    "sends",
+];
 
 /// Every statement of the store, prepared once at connect.
 #[derive(Debug)]
@@ -25,6 +33,7 @@ pub(crate) struct Statements {
     pub raise_head: PreparedStatement,
     pub raise_read_up_to: PreparedStatement,
     pub hide_broadcasts: PreparedStatement,
+    pub replace_attributes: PreparedStatement,
     pub delete_message: PreparedStatement,
     pub mailbox_state: PreparedStatement,
     pub find_delivery: PreparedStatement,
@@ -36,6 +45,8 @@ pub(crate) struct Statements {
     pub upsert_broadcast: PreparedStatement,
     pub set_public_state: PreparedStatement,
     pub scan_public: PreparedStatement,
+    pub index_send: PreparedStatement,
+    pub find_send: PreparedStatement,
 }
 
 impl Statements {
@@ -50,7 +61,7 @@ impl Statements {
             insert_message: plain(format!(
                 "INSERT INTO messages ({MESSAGE_COLUMNS}) VALUES (:app_id, :uid, :msg_id, :create_time_us, \
                  :dedupe_key, :from_uid, :to_uid, :contacter, :category, :type, :priority, :business_type, \
-                 :msgkey, :content, :expire_at_s) USING TTL :ttl"
+                 :msgkey, :content, :expire_at_s, :recalls) USING TTL :ttl"
             ))
             .await?,
             insert_delivery: plain(
@@ -75,12 +86,19 @@ impl Statements {
                     .into(),
             )
             .await?,
+            // The whole map: a later call's write, taking a later timestamp, wins.
+            replace_attributes: plain(
+                "UPDATE messages SET attributes = :attributes \
+                 WHERE app_id = :app_id AND uid = :uid"
+                    .into(),
+            )
+            .await?,
             delete_message: plain(
                 "DELETE FROM messages WHERE app_id = :app_id AND uid = :uid AND msg_id = :msg_id".into(),
             )
             .await?,
             mailbox_state: plain(
-                "SELECT DISTINCT app_id, uid, head, read_up_to, hidden_broadcasts FROM messages \
+                "SELECT DISTINCT app_id, uid, head, read_up_to, hidden_broadcasts, attributes FROM messages \
                  WHERE app_id = ? AND uid = ?"
                     .into(),
             )
@@ -114,6 +132,12 @@ impl Statements {
                 Some(SCAN_PAGE_ROWS),
             )
             .await?,
+            index_send: plain(
+                "INSERT INTO sends (app_id, send_key, uid, dedupe_key) VALUES (:app_id, :send_key, :uid, :dedupe_key)"
+                    .into(),
+            )
+            .await?,
+            find_send: plain("SELECT uid, dedupe_key FROM sends WHERE app_id = ? AND send_key = ?".into()).await?,
         })
     }
 

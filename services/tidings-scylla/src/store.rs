@@ -12,7 +12,7 @@ use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState, Whitelist};
 use tidings_domain::time::now_s;
 use tidings_domain::{AppId, BroadcastId, MsgId};
-use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_ports::{FoundSend, IndexedSend, MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
 use tidings_reach::{ReachKey, ReachSketch};
 use tracing::debug;
 
@@ -99,10 +99,11 @@ impl Store for ScyllaStore {
         Ok(rows
             .into_iter()
             .next()
-            .map(|(_, _, head, read_up_to, hidden)| MailboxState {
+            .map(|(_, _, head, read_up_to, hidden, attributes)| MailboxState {
                 head,
                 read_up_to: read_up_to.unwrap_or_default(),
                 hidden_broadcasts: hidden.unwrap_or_default(),
+                attributes: attributes.unwrap_or_default(),
             })
             .unwrap_or_default())
     }
@@ -122,6 +123,14 @@ impl Store for ScyllaStore {
             .filter(|batches| !batches.is_empty())
             .collect();
         write_mailboxes(&self.session, writes).await
+    }
+
+    async fn index_sends(&self, sends: &[IndexedSend]) -> Result<(), StoreError> {
+        crate::sends::index_sends(&self.session, &self.statements, sends).await
+    }
+
+    async fn find_send(&self, app_id: AppId, key: &str) -> Result<Option<FoundSend>, StoreError> {
+        crate::sends::find_send(&self.session, &self.statements, app_id, key).await
     }
 
     async fn read_mailbox(

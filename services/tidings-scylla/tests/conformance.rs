@@ -142,6 +142,7 @@ fn message(mailbox: Mailbox, msg_id: i64, content: String, expire_at_s: i64) -> 
         create_time_us: msg_id,
         dedupe_key: format!("delivery-{msg_id}"),
         body: MessageBody { from_uid: 1, to_uid: mailbox.uid, content, expire_at_s, ..MessageBody::default() },
+        recalls: None,
     }
 }
 

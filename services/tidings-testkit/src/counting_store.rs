@@ -11,7 +11,8 @@ use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
 use tidings_ports::{
-    AuditStore, MailboxChange, MailboxState, MsgRange, Operator, OperatorStore, Order, Store, StoreError,
+    AuditStore, FoundSend, IndexedSend, MailboxChange, MailboxState, MsgRange, Operator, OperatorStore, Order, Store,
+    StoreError,
 };
 use tidings_reach::{ReachKey, ReachSketch};
 
@@ -66,6 +67,14 @@ impl Store for CountingStore {
         let inserts = changes.iter().filter(|c| matches!(c, MailboxChange::Insert(_))).count();
         self.inserted.fetch_add(inserts as u64, Ordering::Relaxed);
         Ok(())
+    }
+
+    async fn index_sends(&self, sends: &[IndexedSend]) -> Result<(), StoreError> {
+        self.inner.index_sends(sends).await
+    }
+
+    async fn find_send(&self, app_id: AppId, key: &str) -> Result<Option<FoundSend>, StoreError> {
+        self.inner.find_send(app_id, key).await
     }
 
     async fn read_mailbox(

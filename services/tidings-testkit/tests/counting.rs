@@ -43,6 +43,7 @@ async fn the_store_counts_inserts_mailbox_reads_and_public_reads() {
         create_time_us: 10,
         dedupe_key: "delivery-10".into(),
         body: MessageBody::default(),
+        recalls: None,
     });
     store.apply_mailbox_changes(&[insert.clone(), MailboxChange::MarkReadUpTo { mailbox, up_to: 10 }]).await.unwrap();
     store.apply_mailbox_changes(&[insert]).await.unwrap();

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
-use tidings_domain::message::{Mailbox, MessageBody, StoredMessage};
+use tidings_domain::message::{Attributes, Mailbox, MessageBody, StoredMessage};
 use tidings_domain::{AppId, BroadcastId, MsgId, Uid};
 use tidings_ports::MailboxState;
 
@@ -17,6 +17,9 @@ pub(crate) struct MessageRecord {
     create_time_us: i64,
     dedupe_key: String,
     body: MessageBodyRecord,
+    /// Only on a delete command's row, so a message's bytes are what they always were.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    recalls: Option<MsgId>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,6 +48,9 @@ pub(crate) struct MailboxStateRecord {
     head: Option<MsgId>,
     read_up_to: MsgId,
     hidden_broadcasts: BTreeSet<BroadcastId>,
+    /// Absent while empty, so the bytes of a state without attributes are unchanged.
+    #[serde(default, skip_serializing_if = "Attributes::is_empty")]
+    attributes: Attributes,
 }
 
 impl Stored for StoredMessage {
@@ -77,6 +83,7 @@ impl From<&StoredMessage> for MessageRecord {
                 content: body.content.clone(),
                 expire_at_s: body.expire_at_s,
             },
+            recalls: message.recalls,
         }
     }
 }
@@ -101,19 +108,30 @@ impl From<MessageRecord> for StoredMessage {
                 content: body.content,
                 expire_at_s: body.expire_at_s,
             },
+            recalls: record.recalls,
         }
     }
 }
 
 impl From<&MailboxState> for MailboxStateRecord {
     fn from(state: &MailboxState) -> Self {
-        Self { head: state.head, read_up_to: state.read_up_to, hidden_broadcasts: state.hidden_broadcasts.clone() }
+        Self {
+            head: state.head,
+            read_up_to: state.read_up_to,
+            hidden_broadcasts: state.hidden_broadcasts.clone(),
+            attributes: state.attributes.clone(),
+        }
     }
 }
 
 impl From<MailboxStateRecord> for MailboxState {
     fn from(record: MailboxStateRecord) -> Self {
-        Self { head: record.head, read_up_to: record.read_up_to, hidden_broadcasts: record.hidden_broadcasts }
+        Self {
+            head: record.head,
+            read_up_to: record.read_up_to,
+            hidden_broadcasts: record.hidden_broadcasts,
+            attributes: record.attributes,
+        }
     }
 }
 
@@ -144,9 +162,15 @@ mod tests {
                 content: "hello \"you\"".into(),
                 expire_at_s: 4_000_000_000,
             },
+            recalls: None,
         };
         assert_eq!(String::from_utf8(encode(&message).unwrap()).unwrap(), STORED);
         assert_eq!(decode::<StoredMessage>(STORED.as_bytes()).unwrap(), message);
+
+        let command = StoredMessage { recalls: Some(1_700_000_000_000_001), ..message };
+        let stored_command = STORED.replace("}}", r#"},"recalls":1700000000000001}"#);
+        assert_eq!(String::from_utf8(encode(&command).unwrap()).unwrap(), stored_command);
+        assert_eq!(decode::<StoredMessage>(stored_command.as_bytes()).unwrap(), command);
     }
 
     #[test]
@@ -156,8 +180,15 @@ mod tests {
             head: Some(1_700_000_000_000_123),
             read_up_to: 1_700_000_000_000_100,
             hidden_broadcasts: BTreeSet::from([5, 40]),
+            attributes: Attributes::new(),
         };
         assert_eq!(String::from_utf8(encode(&state).unwrap()).unwrap(), STORED);
         assert_eq!(decode::<MailboxState>(STORED.as_bytes()).unwrap(), state);
+
+        let with_attributes =
+            MailboxState { attributes: Attributes::from([("nickname".into(), "小明".into())]), ..state };
+        let stored = STORED.replace("]}", r#"],"attributes":{"nickname":"小明"}}"#);
+        assert_eq!(String::from_utf8(encode(&with_attributes).unwrap()).unwrap(), stored);
+        assert_eq!(decode::<MailboxState>(stored.as_bytes()).unwrap(), with_attributes);
     }
 }

@@ -63,6 +63,9 @@ impl PendingMailboxWrites {
             MailboxChange::HideBroadcast { mailbox, broadcast_id } => {
                 self.state(store, snapshot, *mailbox)?.hidden_broadcasts.insert(*broadcast_id);
             }
+            MailboxChange::ReplaceAttributes { mailbox, attributes } => {
+                self.state(store, snapshot, *mailbox)?.attributes = attributes.clone();
+            }
         }
         Ok(())
     }

@@ -4,6 +4,7 @@ mod accounts;
 mod inventory;
 mod mailbox_writes;
 mod reach;
+mod sends;
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -16,7 +17,7 @@ use tidings_domain::broadcast::Broadcast;
 use tidings_domain::message::{Mailbox, StoredMessage};
 use tidings_domain::public::{PublicMailbox, PublicState};
 use tidings_domain::{AppId, BroadcastId, MsgId};
-use tidings_ports::{MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
+use tidings_ports::{FoundSend, IndexedSend, MailboxChange, MailboxState, MsgRange, Order, Store, StoreError};
 use tidings_reach::{ReachKey, ReachSketch};
 use tracing::debug;
 
@@ -32,6 +33,7 @@ const REPLAY_CHECKPOINTS_KEYSPACE: &str = "store_replay_checkpoints";
 const REACH_KEYSPACE: &str = "store_reach";
 const OPERATORS_KEYSPACE: &str = "store_operators";
 const AUDIT_KEYSPACE: &str = "store_audit";
+const SENDS_KEYSPACE: &str = "store_sends";
 
 /// The embedded [`Store`].
 ///
@@ -69,6 +71,8 @@ struct StoreInner {
     /// Operators' accounts: not a projection, no rebuild writes them.
     operators: Keyspace,
     audit: Keyspace,
+    /// The recall index: recipients of each send by request key and dedupe key.
+    sends: Keyspace,
     /// Held by each `apply_mailbox_changes` from reading the mailboxes' states to writing
     /// them back, so two concurrent calls can't lose each other's changes.
     mailbox_writes: Mutex<()>,
@@ -95,6 +99,7 @@ impl EmbeddedStore {
             reach: keyspace(REACH_KEYSPACE)?,
             operators: keyspace(OPERATORS_KEYSPACE)?,
             audit: keyspace(AUDIT_KEYSPACE)?,
+            sends: keyspace(SENDS_KEYSPACE)?,
             database,
             mailbox_writes: Mutex::new(()),
             reach_writes: Mutex::new(()),
@@ -206,8 +211,15 @@ impl StoreInner {
     /// memtables: what sits only in a memtable (and the journal) has no table on disk yet.
     /// The journal is left out, being shared with the log and truncated once flushed.
     fn storage_bytes(&self) -> Result<u64, StoreError> {
-        let keyspaces =
-            [&self.messages, &self.deliveries, &self.mailboxes, &self.broadcasts, &self.public_states, &self.reach];
+        let keyspaces = [
+            &self.messages,
+            &self.deliveries,
+            &self.mailboxes,
+            &self.broadcasts,
+            &self.public_states,
+            &self.reach,
+            &self.sends,
+        ];
         for keyspace in keyspaces {
             // fjall's only way to flush a keyspace on demand (public, hidden from its docs).
             keyspace.rotate_memtable_and_wait().map_err(from_fjall)?;
@@ -266,6 +278,18 @@ impl Store for EmbeddedStore {
         }
         let changes = changes.to_vec();
         self.blocking(move |store| store.apply_mailbox_changes(&changes)).await
+    }
+
+    async fn index_sends(&self, sends: &[IndexedSend]) -> Result<(), StoreError> {
+        if sends.is_empty() {
+            return Ok(());
+        }
+        let sends = sends.to_vec();
+        self.blocking(move |store| store.index_sends(&sends)).await
+    }
+
+    async fn find_send(&self, app_id: AppId, key: &str) -> Result<Option<FoundSend>, StoreError> {
+        self.read_now(|store| store.find_send(app_id, key))
     }
 
     async fn read_mailbox(

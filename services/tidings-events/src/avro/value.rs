@@ -79,6 +79,17 @@ impl Fields {
         array -> Vec<Value>: Array, "an array";
     }
 
+    /// An `{"type": "array", "items": "long"}` field.
+    pub(crate) fn longs(&mut self, name: &str) -> Result<Vec<i64>, String> {
+        self.array(name)?
+            .into_iter()
+            .map(|item| match item {
+                Value::Long(value) => Ok(value),
+                other => Err(self.mismatch(name, "longs", &other)),
+            })
+            .collect()
+    }
+
     pub(crate) fn optional_long(&mut self, name: &str) -> Result<Option<i64>, String> {
         match branch(self.take(name)?, name)? {
             (_, Value::Null) => Ok(None),

@@ -4,7 +4,7 @@
 use tidings_domain::audit::Actor;
 use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat};
 use tidings_domain::client::Platform;
-use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
+use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal, SendRecord};
 use tidings_domain::message::{Mailbox, MessageBody};
 
 use tidings_reach::{ReachCell, ReachEvent, ReachKind, ReachPlatform};
@@ -30,10 +30,16 @@ pub(super) fn mailbox_events() -> Vec<MailboxEvent> {
                 content: "你好 🎉".into(),
                 expire_at_s: 0,
             },
+            send: Some(SendRecord { request_id: "18c2f1a9b3e01-5d1e0c7a9b3f2e64".into(), recipients: vec![42, 43] }),
         }),
         MailboxEvent::ReadUpTo { mailbox, up_to: 5 },
         MailboxEvent::MessageDeleted { mailbox, msg_id: 6 },
         MailboxEvent::BroadcastHidden { mailbox, broadcast_id: 8 },
+        MailboxEvent::Recalled { mailbox, dedupe_key: "k:9:order-1".into(), at_us: 1_700_000_000_500_000 },
+        MailboxEvent::AttributesReplaced {
+            mailbox,
+            attributes: [("nickname".to_owned(), "小明".to_owned()), ("tier".to_owned(), "gold".to_owned())].into(),
+        },
     ]
 }
 

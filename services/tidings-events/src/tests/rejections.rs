@@ -56,13 +56,13 @@ fn bad_input_gets_a_clear_error() {
     let mut trailing = event.clone();
     trailing.push(0);
     let error = codec.decode_mailbox(&trailing).unwrap_err();
-    assert_eq!(error.to_string(), "mailbox_event v1: 1 trailing bytes after the datum");
+    assert_eq!(error.to_string(), "mailbox_event v2: 1 trailing bytes after the datum");
 
     // Union branch 9 of MailboxEvent.event does not exist (zig-zag 9 is 18).
     let mut bad_branch = event.clone();
     bad_branch[10] = 18;
     let error = codec.decode_mailbox(&bad_branch).unwrap_err();
-    assert!(matches!(error, DecodeError::Malformed { version: 1, .. }), "{error}");
+    assert!(matches!(error, DecodeError::Malformed { version: 2, .. }), "{error}");
 }
 
 /// A corrupt count or length must fail before anything reserves memory for it.

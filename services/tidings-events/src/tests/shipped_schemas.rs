@@ -26,7 +26,7 @@ fn shipped_fingerprints_never_change() {
     let codec = EventCodec::new();
     let families = &codec.families;
     let pinned: [(&SchemaFamily, &[u64]); 5] = [
-        (&families.mailbox, &[0xc9bc_2e85_64ab_ffa2]),
+        (&families.mailbox, &[0xc9bc_2e85_64ab_ffa2, 0x9469_2e52_19fd_d6dc]),
         (&families.broadcast, &[0x709f_e9bf_0070_0b1c, 0xd6ee_1ada_8bff_e29f, 0x0567_1e3e_b173_f522]),
         (&families.notify, &[0x0852_1037_7557_ed77]),
         (&families.reach, &[0x3e80_3414_62f2_07bf]),

@@ -1,13 +1,13 @@
 //! Proptest strategies for every domain event, the reach event and the dead letter, over their whole range.
 
-use proptest::collection::vec;
+use proptest::collection::{btree_map, vec};
 use proptest::option;
 use proptest::prelude::*;
 use proptest::sample::select;
 use tidings_domain::audit::Actor;
 use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat};
 use tidings_domain::client::Platform;
-use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal};
+use tidings_domain::event::{BroadcastChange, BroadcastEvent, Delivery, MailboxEvent, NotifySignal, SendRecord};
 use tidings_domain::message::{Mailbox, MessageBody};
 
 use tidings_reach::{ReachCell, ReachEvent};
@@ -46,13 +46,42 @@ fn message_body() -> impl Strategy<Value = MessageBody> {
         )
 }
 
+/// Every variant of the newest version.
 pub(super) fn mailbox_event() -> impl Strategy<Value = MailboxEvent> {
+    let send = option::of((any::<String>(), vec(any::<i64>(), 0..8)))
+        .prop_map(|send| send.map(|(request_id, recipients)| SendRecord { request_id, recipients }));
+    prop_oneof![
+        (mailbox(), any::<String>(), any::<i64>(), message_body(), send).prop_map(
+            |(mailbox, dedupe_key, create_time_us, body, send)| {
+                MailboxEvent::Delivered(Delivery { mailbox, dedupe_key, create_time_us, body, send })
+            }
+        ),
+        mailbox_changes(),
+        (mailbox(), any::<String>(), any::<i64>()).prop_map(|(mailbox, dedupe_key, at_us)| MailboxEvent::Recalled {
+            mailbox,
+            dedupe_key,
+            at_us
+        }),
+        (mailbox(), btree_map(any::<String>(), any::<String>(), 0..6))
+            .prop_map(|(mailbox, attributes)| MailboxEvent::AttributesReplaced { mailbox, attributes }),
+    ]
+}
+
+/// What version 1 could write: its four branches, a delivery without `send`.
+pub(super) fn v1_mailbox_event() -> impl Strategy<Value = MailboxEvent> {
     prop_oneof![
         (mailbox(), any::<String>(), any::<i64>(), message_body()).prop_map(
             |(mailbox, dedupe_key, create_time_us, body)| {
-                MailboxEvent::Delivered(Delivery { mailbox, dedupe_key, create_time_us, body })
+                MailboxEvent::Delivered(Delivery { mailbox, dedupe_key, create_time_us, body, send: None })
             }
         ),
+        mailbox_changes(),
+    ]
+}
+
+/// The owner's changes to a mailbox, the same in every version.
+fn mailbox_changes() -> impl Strategy<Value = MailboxEvent> {
+    prop_oneof![
         (mailbox(), any::<i64>()).prop_map(|(mailbox, up_to)| MailboxEvent::ReadUpTo { mailbox, up_to }),
         (mailbox(), any::<i64>()).prop_map(|(mailbox, msg_id)| MailboxEvent::MessageDeleted { mailbox, msg_id }),
         (mailbox(), any::<i64>())

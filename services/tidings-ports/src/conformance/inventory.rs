@@ -19,6 +19,7 @@ fn insert(mailbox: Mailbox, msg_id: i64, dedupe_key: &str) -> MailboxChange {
         create_time_us: msg_id,
         dedupe_key: dedupe_key.to_owned(),
         body: MessageBody { to_uid: mailbox.uid, content: format!("message {msg_id}"), ..MessageBody::default() },
+        recalls: None,
     })
 }
 

@@ -33,6 +33,7 @@ pub(super) fn message(mailbox: Mailbox, msg_id: MsgId) -> StoredMessage {
             content: format!("message {msg_id} to {}", mailbox.uid),
             expire_at_s: 0,
         },
+        recalls: None,
     }
 }
 
