@@ -7,7 +7,7 @@
 //! render runs under the limits below: [`MAX_FUEL`] instructions, [`MAX_DEPTH`] levels of
 //! recursion (recursive loops; macros and includes are not compiled in), [`MAX_OUTPUT_BYTES`] of output (written into a writer that stops at the cap,
 //! so a huge output is never held in memory). A render that hits a limit fails with a
-//! [`RenderError`] naming it; the caller falls back to the broadcast's plain content.
+//! [`RenderError`] naming it.
 //!
 //! [`TemplatedContent`] is what the pull workers and the console's preview both render: a
 //! broadcast's template for one viewer, or its fallback content and why
