@@ -5,10 +5,10 @@
 use std::collections::BTreeMap;
 
 use axum::extract::{Form, FromRequest, FromRequestParts, Request};
-use tidings_domain::broadcast::{Audience, BroadcastContent};
+use tidings_domain::broadcast::{Audience, BroadcastContent, ContentFormat};
 use tidings_domain::client::Platform;
 use tidings_domain::{FieldError, Uid};
-use tidings_ingest::{BroadcastDraft, BroadcastPatch};
+use tidings_ingest::{BroadcastDraft, BroadcastPatch, ContentFormatKind};
 
 use crate::ConsoleState;
 use crate::refusal::Refusal;
@@ -74,6 +74,9 @@ pub fn errors_of(error: FieldError) -> FieldErrors {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EditorValues {
     pub content: String,
+    /// `text` or `template`.
+    pub content_format: String,
+    pub fallback_content: String,
     pub category: String,
     pub kind: String,
     pub priority: String,
@@ -89,6 +92,8 @@ pub struct EditorValues {
 /// The editor's input names: the API's field names.
 pub mod names {
     pub const CONTENT: &str = "content";
+    pub const CONTENT_FORMAT: &str = "content_format";
+    pub const FALLBACK_CONTENT: &str = "fallback_content";
     pub const CATEGORY: &str = "category";
     pub const KIND: &str = "type";
     pub const PRIORITY: &str = "priority";
@@ -113,6 +118,7 @@ pub struct Edited {
     pub priority: i32,
     pub business_type: i32,
     pub content: String,
+    pub format: ContentFormat,
     pub expire_at: i64,
     pub audience: Audience,
 }
@@ -122,6 +128,7 @@ impl EditorValues {
     pub fn blank(now_s: i64) -> Self {
         let zero = || "0".to_owned();
         Self {
+            content_format: ContentFormat::Text.as_str().to_owned(),
             category: zero(),
             kind: zero(),
             priority: zero(),
@@ -133,8 +140,14 @@ impl EditorValues {
 
     pub fn of(content: &BroadcastContent) -> Self {
         let level = |level: Option<i64>| level.map(|l| l.to_string()).unwrap_or_default();
+        let fallback_content = match &content.format {
+            ContentFormat::Text => String::new(),
+            ContentFormat::Template { fallback_content } => fallback_content.clone(),
+        };
         Self {
             content: content.content.clone(),
+            content_format: content.format.as_str().to_owned(),
+            fallback_content,
             category: content.category.to_string(),
             kind: content.kind.to_string(),
             priority: content.priority.to_string(),
@@ -150,6 +163,8 @@ impl EditorValues {
     pub fn from_fields(fields: &Fields) -> Self {
         Self {
             content: fields.get(names::CONTENT).unwrap_or_default().to_owned(),
+            content_format: fields.text(names::CONTENT_FORMAT),
+            fallback_content: fields.get(names::FALLBACK_CONTENT).unwrap_or_default().to_owned(),
             category: fields.text(names::CATEGORY),
             kind: fields.text(names::KIND),
             priority: fields.text(names::PRIORITY),
@@ -187,6 +202,7 @@ impl EditorValues {
         let expire_at = parse_datetime_input(&self.expire_at)
             .map_err(|reason| errors.insert(names::EXPIRE_AT.into(), reason))
             .unwrap_or_default();
+        let format = self.format().map_err(|error| errors.insert(error.field, error.reason)).unwrap_or_default();
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -196,6 +212,7 @@ impl EditorValues {
             priority,
             business_type,
             content: self.content.clone(),
+            format,
             expire_at,
             audience: Audience {
                 platforms: self.platforms.clone(),
@@ -205,18 +222,35 @@ impl EditorValues {
             },
         })
     }
+
+    /// The chosen format; a template's fallback is checked by the domain's own rule, so the
+    /// form shows that problem with the others. The fallback of a text broadcast is dropped:
+    /// the field stays on the page whatever the choice.
+    fn format(&self) -> Result<ContentFormat, FieldError> {
+        let format = match self.content_format.as_str() {
+            // A form without the choice (an older page) is text, as in the API.
+            "" | "text" => ContentFormat::Text,
+            "template" => ContentFormat::Template { fallback_content: self.fallback_content.clone() },
+            other => {
+                return Err(FieldError::new(names::CONTENT_FORMAT, format!("{other:?} is not text or template")));
+            }
+        };
+        format.validate()?;
+        Ok(format)
+    }
 }
 
 impl Edited {
     pub fn draft(self) -> BroadcastDraft {
+        let (content_format, fallback_content) = format_fields(self.format);
         BroadcastDraft {
             category: Some(self.category),
             kind: Some(self.kind),
             priority: Some(self.priority),
             business_type: Some(self.business_type),
             content: self.content,
-            content_format: None,
-            fallback_content: None,
+            content_format: Some(content_format),
+            fallback_content,
             expire_at: self.expire_at,
             audience: Some(self.audience),
         }
@@ -224,18 +258,26 @@ impl Edited {
 
     /// Every field replaced: the editor shows them all.
     pub fn patch(self) -> BroadcastPatch {
+        let (content_format, fallback_content) = format_fields(self.format);
         BroadcastPatch {
             category: Some(self.category),
             kind: Some(self.kind),
             priority: Some(self.priority),
             business_type: Some(self.business_type),
             content: Some(self.content),
-            // The editor has no format choice yet: a modification keeps the current one.
-            content_format: None,
-            fallback_content: None,
+            content_format: Some(content_format),
+            fallback_content,
             expire_at: Some(self.expire_at),
             audience: Some(self.audience),
         }
+    }
+}
+
+/// A format as the API's `content_format` and `fallback_content` fields.
+fn format_fields(format: ContentFormat) -> (ContentFormatKind, Option<String>) {
+    match format {
+        ContentFormat::Text => (ContentFormatKind::Text, None),
+        ContentFormat::Template { fallback_content } => (ContentFormatKind::Template, Some(fallback_content)),
     }
 }
 
@@ -304,17 +346,54 @@ mod tests {
     }
 
     #[test]
+    fn a_template_carries_its_fallback_and_one_without_is_refused_naming_the_field() {
+        let template = |fallback: &str| {
+            let form = fields(&[
+                ("content", "Hello {{ uid }}"),
+                ("content_format", "template"),
+                ("fallback_content", fallback),
+                ("category", "0"),
+                ("type", "0"),
+                ("priority", "0"),
+                ("business_type", "0"),
+                ("expire_at", "2030-01-02T03:04"),
+            ]);
+            EditorValues::from_fields(&form).parse()
+        };
+        let draft = template("Hello").unwrap().draft();
+        assert_eq!(draft.content_format, Some(ContentFormatKind::Template));
+        assert_eq!(draft.fallback_content.as_deref(), Some("Hello"));
+        let errors = template("").unwrap_err();
+        assert_eq!(errors.keys().collect::<Vec<_>>(), ["fallback_content"], "{errors:?}");
+        assert!(errors["fallback_content"].contains("must not be empty"), "{errors:?}");
+    }
+
+    #[test]
+    fn text_drops_a_typed_fallback_and_an_unknown_format_is_named() {
+        let mut values = EditorValues::blank(0);
+        values.fallback_content = "left over".into();
+        let patch = values.clone().parse().unwrap().patch();
+        assert_eq!((patch.content_format, patch.fallback_content), (Some(ContentFormatKind::Text), None));
+        let unknown = EditorValues { content_format: "html".into(), ..values }.parse().unwrap_err();
+        assert_eq!(unknown["content_format"], "\"html\" is not text or template");
+    }
+
+    #[test]
     fn a_broadcast_round_trips_through_the_editor() {
         let content = BroadcastContent {
             category: 5,
-            content: "Sale".into(),
+            content: "Sale for {{ uid }}".into(),
+            format: ContentFormat::Template { fallback_content: "Sale".into() },
             expire_at_s: 1_893_553_440,
             audience: Audience { platforms: vec![Platform::Android], max_core_level: Some(9), ..Default::default() },
             ..Default::default()
         };
         let edited = EditorValues::of(&content).parse().unwrap();
-        assert_eq!((edited.category, edited.content.as_str(), edited.expire_at), (5, "Sale", 1_893_553_440));
-        assert_eq!(edited.audience, content.audience);
+        assert_eq!(
+            (edited.category, edited.content.as_str(), edited.expire_at),
+            (5, "Sale for {{ uid }}", 1_893_553_440)
+        );
+        assert_eq!((edited.format, edited.audience), (content.format, content.audience));
     }
 
     #[test]

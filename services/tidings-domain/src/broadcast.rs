@@ -58,6 +58,16 @@ impl ContentFormat {
             ContentFormat::Template { .. } => "template",
         }
     }
+
+    /// A template needs the text a user sees when their render fails.
+    pub fn validate(&self) -> Result<(), FieldError> {
+        match self {
+            ContentFormat::Template { fallback_content } if fallback_content.is_empty() => {
+                Err(FieldError::new("fallback_content", "must not be empty when content_format is template"))
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// What an operator edits: the message fields of a broadcast, its expiry and audience.
@@ -80,11 +90,7 @@ impl BroadcastContent {
         if self.content.is_empty() {
             return Err(FieldError::new("content", "must not be empty"));
         }
-        if let ContentFormat::Template { fallback_content } = &self.format
-            && fallback_content.is_empty()
-        {
-            return Err(FieldError::new("fallback_content", "must not be empty when content_format is template"));
-        }
+        self.format.validate()?;
         if self.expire_at_s <= now_s {
             return Err(FieldError::new(
                 "expire_at",

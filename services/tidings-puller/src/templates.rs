@@ -4,11 +4,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use tidings_domain::BroadcastId;
-use tidings_domain::broadcast::ContentFormat;
 use tidings_domain::client::Viewer;
 use tidings_domain::public::PublicMailbox;
 use tidings_domain::sync::{MailboxEntry, Source};
-use tidings_templates::{Context, Template};
+use tidings_templates::{Context, TemplatedContent};
 use tracing::debug;
 
 const FALLBACKS_TOTAL: &str = "tidings_puller_template_fallbacks_total";
@@ -31,10 +30,7 @@ pub struct CompiledTemplates {
 #[derive(Debug, Clone)]
 struct CompiledBroadcast {
     version: i32,
-    /// `None` when the source does not compile: ingest refuses those, but a business
-    /// server producing events itself may not (docs/producing-events.md).
-    template: Option<Template>,
-    fallback_content: String,
+    content: TemplatedContent,
 }
 
 impl CompiledTemplates {
@@ -45,15 +41,16 @@ impl CompiledTemplates {
             .broadcasts()
             .iter()
             .filter_map(|broadcast| {
-                let ContentFormat::Template { fallback_content } = &broadcast.content.format else { return None };
                 let reused = previous
                     .and_then(|previous| previous.by_broadcast.get(&broadcast.broadcast_id))
                     .filter(|compiled| compiled.version == broadcast.version);
-                let compiled = reused.cloned().unwrap_or_else(|| CompiledBroadcast {
-                    version: broadcast.version,
-                    template: tidings_templates::compile(&broadcast.content.content).ok(),
-                    fallback_content: fallback_content.clone(),
-                });
+                let compiled = match reused {
+                    Some(compiled) => compiled.clone(),
+                    None => CompiledBroadcast {
+                        version: broadcast.version,
+                        content: TemplatedContent::of(&broadcast.content)?,
+                    },
+                };
                 Some((broadcast.broadcast_id, compiled))
             })
             .collect();
@@ -68,39 +65,29 @@ impl CompiledTemplates {
         if self.by_broadcast.is_empty() {
             return;
         }
-        let context = Context {
-            uid: viewer.uid,
-            platform: viewer.version.platform.map(|platform| platform.as_str().to_owned()),
-            app_version: viewer.version.app_version.clone(),
-            core_level: viewer.version.core_level,
-            attrs: attrs.clone(),
-        };
+        let context = Context::for_viewer(viewer, attrs);
         for entry in entries {
             if entry.source != Source::Public {
                 continue;
             }
             let Some(compiled) = entry.broadcast_id.and_then(|id| self.by_broadcast.get(&id)) else { continue };
-            let rendered = match &compiled.template {
-                Some(template) => tidings_templates::render(template, &context).map_err(|error| error.reason()),
-                None => Err("not_compiled"),
-            };
-            entry.content = match rendered {
-                Ok(content) => {
-                    metrics::counter!(RENDERS_TOTAL).increment(1);
-                    content
-                }
-                Err(reason) => {
+            let shown = compiled.content.personalize(&context);
+            match &shown.fell_back {
+                None => metrics::counter!(RENDERS_TOTAL).increment(1),
+                Some(fallback) => {
+                    let reason = fallback.reason();
                     debug!(broadcast_id = entry.broadcast_id, reason, "template fell back to its plain content");
                     metrics::counter!(FALLBACKS_TOTAL, "reason" => reason).increment(1);
-                    compiled.fallback_content.clone()
                 }
-            };
+            }
+            entry.content = shown.content;
         }
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use tidings_domain::broadcast::{BroadcastContent, ContentFormat};
     use tidings_domain::client::ClientVersion;
     use tidings_domain::sync::Command;
 
@@ -130,11 +117,12 @@ mod tests {
 
     #[test]
     fn the_broadcast_is_rendered_and_a_command_about_it_stays_empty() {
-        let compiled = CompiledBroadcast {
-            version: 1,
-            template: Some(tidings_templates::compile("Hi {{ uid }}").expect("compiles")),
-            fallback_content: "Hi".into(),
+        let content = BroadcastContent {
+            content: "Hi {{ uid }}".into(),
+            format: ContentFormat::Template { fallback_content: "Hi".into() },
+            ..Default::default()
         };
+        let compiled = CompiledBroadcast { version: 1, content: TemplatedContent::of(&content).expect("templated") };
         let templates = CompiledTemplates { by_broadcast: HashMap::from([(7, compiled)]) };
         let mut entries = vec![entry_about(7, None), entry_about(7, Some(Command::Delete { msg_ids: vec![1] }))];
         let viewer = Viewer { uid: 42, guest: false, version: ClientVersion::default() };

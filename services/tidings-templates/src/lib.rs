@@ -7,7 +7,13 @@
 //! render runs under the limits below: [`MAX_FUEL`] instructions, [`MAX_DEPTH`] levels of
 //! recursion (recursive loops; macros and includes are not compiled in), [`MAX_OUTPUT_BYTES`] of output (written into a writer that stops at the cap,
 //! so a huge output is never held in memory). A render that hits a limit fails with a
-//! [`RenderError`] naming it; the caller falls back to the broadcast's plain content.
+//! [`RenderError`] naming it.
+//!
+//! [`TemplatedContent`] is what the pull workers and the console's preview both render: a
+//! broadcast's template for one viewer, or its fallback content and why
+//! (docs/design.md#templates).
+
+mod personalized;
 
 use std::collections::BTreeMap;
 use std::io;
@@ -15,6 +21,8 @@ use std::sync::Arc;
 
 use minijinja::value::Value;
 use minijinja::{Environment, ErrorKind, UndefinedBehavior};
+
+pub use personalized::{Fallback, Personalized, TemplatedContent};
 
 /// The instruction budget of one render (minijinja's fuel: about one per instruction and
 /// one per 64 bytes of data made). A greeting with a few attributes uses well under 100.

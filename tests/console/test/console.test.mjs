@@ -1,8 +1,9 @@
 // The operator console in a real headless Chromium (Debian's, driven by playwright-core,
 // which downloads no browser of its own), against a real `tidings all-in-one`: an operator
 // logs in, drafts, edits, pre-publishes and publishes a broadcast, watches its reach grow as
-// simulated clients pull it, stops it, and finds every step in the audit trail. Then the
-// refusals: a wrong password, too many attempts, a missing CSRF token, an expired session,
+// simulated clients pull it, stops it, and finds every step in the audit trail. Then a
+// templated broadcast: refused without its fallback and while it doesn't compile, then
+// previewed for a user as that user's pull renders it. Then the refusals: a wrong password, too many attempts, a missing CSRF token, an expired session,
 // an operator of another app, an illegal transition from a stale page.
 
 import assert from "node:assert/strict";
@@ -182,6 +183,39 @@ test("an operator drives a broadcast from draft to stop and sees its reach and a
     "publish operator:alice",
     "stop operator:alice",
   ]);
+});
+
+test("a templated broadcast: refused without a fallback or when it doesn't compile, then rendered per user in the preview as in a pull", async () => {
+  await page.goto(`${server.url}/console/apps/${APP}/broadcasts/new`);
+  const errorAfter = (id) => page.locator(`[id="${id}"] + .error`).innerText();
+  await page.selectOption("#content_format", "template");
+  await page.fill("#content", "Hello\n{% if %}");
+  await page.click("#editor button[type=submit]");
+  assert.match(await errorAfter("fallback_content"), /must not be empty/);
+  await page.fill("#fallback_content", "Hello");
+  await page.click("#editor button[type=submit]");
+  assert.match(await errorAfter("content"), /is not a valid template: line 2, column \d+/);
+  assert.equal(await page.inputValue("#content_format"), "template", "the form comes back as typed");
+
+  await page.fill("#content", "Hello {{ uid }}");
+  await page.click("#editor button[type=submit]");
+  await page.locator("#state", { hasText: /^draft$/ }).waitFor();
+  assert.equal(await page.locator("#format").innerText(), "template");
+  const broadcastId = Number(page.url().split("?")[0].split("/").pop());
+  await confirmAction("publish");
+  await page.locator("#state", { hasText: /^published$/ }).waitFor();
+
+  const user = new Client(server, APP, 42, "ios");
+  await waitFor(async () => (await user.sync()).includes(broadcastId), "user 42 syncs the templated broadcast");
+  const pulled = user.received.find((message) => message.broadcast_id === broadcastId);
+  assert.equal(pulled.content, "Hello 42");
+  await page.goto(`${server.url}/console/apps/${APP}/preview?uid=42&platform=ios&app_version=1.0.0&core_level=10`);
+  const row = page.locator(`#preview tr[data-broadcast="${broadcastId}"]`);
+  assert.equal(await row.locator("td.content").innerText(), pulled.content);
+  assert.equal(await row.locator("td.rendering").getAttribute("data-outcome"), "rendered");
+
+  await page.goto(`${server.url}/console/apps/${APP}/broadcasts`);
+  assert.equal(await page.locator(`tr[data-broadcast="${broadcastId}"] td.format`).innerText(), "template");
 });
 
 test("refusals change nothing: CSRF, another app, an expired session, too many logins", async () => {

@@ -6,7 +6,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::{Markup, html};
 use serde::Deserialize;
-use tidings_domain::broadcast::{Broadcast, BroadcastState, LifecycleAction};
+use tidings_domain::broadcast::{Broadcast, BroadcastState, ContentFormat, LifecycleAction};
 use tidings_domain::client::Platform;
 use tidings_domain::time::now_s;
 use tidings_domain::{AppId, BroadcastId};
@@ -37,12 +37,13 @@ pub async fn list(
                 p.muted { "No broadcasts yet." }
             } @else {
                 table #broadcasts {
-                    thead { tr { th { "Id" } th { "Content" } th { "State" } th { "Audience" } th { "Expires" } th { "Delivered" } th { "Read" } } }
+                    thead { tr { th { "Id" } th { "Content" } th { "Format" } th { "State" } th { "Audience" } th { "Expires" } th { "Delivered" } th { "Read" } } }
                     tbody {
                         @for (broadcast, totals) in broadcasts.iter().zip(&reach) {
                             tr data-broadcast=(broadcast.broadcast_id) {
                                 td { a href=(broadcast_path(broadcast)) { (broadcast.broadcast_id) } }
                                 td { (excerpt(&broadcast.content.content)) }
+                                td.format { (broadcast.content.format.as_str()) }
                                 td.state { (broadcast.state.as_str()) }
                                 td { (audience_summary(&broadcast.content.audience)) }
                                 td { (utc_minutes(broadcast.content.expire_at_s)) }
@@ -176,6 +177,7 @@ async fn broadcast_page(
             @if let Some(problem) = problem { p.problem role="alert" { (problem.trim_end_matches('.')) ". Nothing was changed." } }
             table {
                 tr { th { "State" } td.state #state { (broadcast.state.as_str()) } }
+                tr { th { "Format" } td #format { (broadcast.content.format.as_str()) } }
                 tr { th { "Audience" } td { (audience_summary(&broadcast.content.audience)) } }
                 tr { th { "Expires" } td { (utc_minutes(broadcast.content.expire_at_s)) } }
                 tr { th { "Version · revision" } td { (broadcast.version) " · " (broadcast.revision) } }
@@ -217,6 +219,7 @@ fn editor(session: &Session, action: &str, values: &EditorValues, errors: &Field
             label for=(names::CONTENT) { "Content" }
             textarea id=(names::CONTENT) name=(names::CONTENT) { (values.content) }
             (error(names::CONTENT))
+            (format_choice(values, error(names::CONTENT_FORMAT), error(names::FALLBACK_CONTENT)))
             (number(names::CATEGORY, "Category", &values.category))
             (number(names::KIND, "Type", &values.kind))
             (number(names::PRIORITY, "Priority", &values.priority))
@@ -243,6 +246,33 @@ fn editor(session: &Session, action: &str, values: &EditorValues, errors: &Field
             }
             p { button type="submit" { (submit) } }
         }
+    }
+}
+
+/// The content format and a template's fallback, with how templates are written.
+fn format_choice(values: &EditorValues, format_error: Markup, fallback_error: Markup) -> Markup {
+    let formats = [
+        (ContentFormat::Text, "text: shown as written"),
+        (ContentFormat::Template { fallback_content: String::new() }, "template: rendered for each user"),
+    ];
+    html! {
+        label for=(names::CONTENT_FORMAT) { "Content format" }
+        select id=(names::CONTENT_FORMAT) name=(names::CONTENT_FORMAT) {
+            @for (format, label) in formats {
+                option value=(format.as_str()) selected[values.content_format == format.as_str()] { (label) }
+            }
+        }
+        (format_error)
+        p.hint {
+            "A template is Jinja syntax, e.g. " code { "Hello {{ uid }}" } " or "
+            code { "{% if platform %}…{% endif %}" } ". It sees " code { "uid" } ", " code { "platform" } ", "
+            code { "app_version" } ", " code { "core_level" } " (each none when the client didn't say) and "
+            code { "attrs" } ", the user's attributes."
+        }
+        label for=(names::FALLBACK_CONTENT) { "Fallback content (template only)" }
+        textarea id=(names::FALLBACK_CONTENT) name=(names::FALLBACK_CONTENT) { (values.fallback_content) }
+        (fallback_error)
+        p.hint { "Required for a template: shown instead to a user whose render fails (an error, or a limit such as its instruction budget). Ignored for text." }
     }
 }
 

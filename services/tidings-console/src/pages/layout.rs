@@ -17,7 +17,7 @@ input[type=text],input[type=number],input[type=password],input[type=datetime-loc
 textarea{width:100%;min-height:5rem}.error{color:#b00020;font-weight:600;margin-left:.4rem}
 .notice{background:#e7f3e9;border:1px solid #9ccaa5;padding:.5rem .8rem}.problem{background:#fdecee;border:1px solid #e8a1aa;padding:.5rem .8rem}
 .state{font-family:monospace}button{font:inherit;padding:.3rem .9rem;cursor:pointer}.actions form{display:inline-block;margin-right:.4rem}
-.inline{display:inline}.muted{color:#667}fieldset{border:1px solid #d5d9df;margin:.6rem 0}
+.inline{display:inline}.muted{color:#667}.hint{color:#667;font-size:.92em;margin:.2rem 0 .5rem}fieldset{border:1px solid #d5d9df;margin:.6rem 0}
 "#;
 
 /// A page of the console for a logged-in operator.

@@ -1,7 +1,8 @@
-//! What a client sees: the app's public mailbox as a chosen user, platform and core level
-//! would pull it now, by the same rules the pull workers apply.
+//! What a client sees: the app's public mailbox as a chosen user, platform, app version and
+//! core level would pull it now, by the same rules the pull workers apply, each templated
+//! broadcast rendered for that user as a pull renders it (docs/design.md#templates).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
@@ -9,7 +10,9 @@ use serde::Deserialize;
 use tidings_domain::AppId;
 use tidings_domain::client::{ClientVersion, Platform, Viewer};
 use tidings_domain::public::PublicMailbox;
+use tidings_domain::sync::MailboxEntry;
 use tidings_domain::time::now_s;
+use tidings_templates::{Context, Personalized, TemplatedContent};
 
 use crate::ConsoleState;
 use crate::pages::layout::{app_path, field_error, page, utc_minutes};
@@ -20,9 +23,13 @@ use crate::session::Session;
 pub struct PreviewQuery {
     uid: Option<String>,
     platform: Option<String>,
+    app_version: Option<String>,
     core_level: Option<String>,
     guest: Option<String>,
 }
+
+/// A visible broadcast's entry and, when it is a template, what the viewer is shown of it.
+type Previewed = (MailboxEntry, Option<Personalized>);
 
 pub async fn show(
     State(state): State<ConsoleState>,
@@ -38,7 +45,8 @@ pub async fn show(
             let broadcasts = state.store.list_broadcasts(app_id).await?;
             let whitelist = state.store.public_state(app_id).await?.whitelist;
             let mailbox = PublicMailbox::new(app_id, broadcasts, whitelist);
-            Some(mailbox.visible_entries(viewer, &BTreeSet::new(), now_s()))
+            // attributes: wired when they are stored (docs/design.md#templates)
+            Some(previewed(&mailbox, viewer, &BTreeMap::new()))
         }
         _ => None,
     };
@@ -63,6 +71,8 @@ pub async fn show(
                     }
                 }
                 (field_error(error("platform")))
+                label for="app_version" { "App version (empty: not told)" }
+                input #app_version type="text" name="app_version" value=(text(&query.app_version));
                 label for="core_level" { "Core level (empty: not told)" }
                 input #core_level type="number" name="core_level" value=(text(&query.core_level));
                 (field_error(error("core_level")))
@@ -74,12 +84,13 @@ pub async fn show(
                 @if entries.is_empty() { p.muted #preview-empty { "No broadcast." } }
                 @else {
                     table #preview {
-                        thead { tr { th { "Broadcast" } th { "Content" } th { "Expires" } } }
+                        thead { tr { th { "Broadcast" } th { "Content" } th { "Rendering" } th { "Expires" } } }
                         tbody {
-                            @for entry in &entries {
-                                tr {
+                            @for (entry, personalized) in &entries {
+                                tr data-broadcast=(entry.broadcast_id.unwrap_or_default()) {
                                     td { (entry.broadcast_id.unwrap_or_default()) }
-                                    td { (entry.content) }
+                                    td.content { (personalized.as_ref().map_or(&entry.content, |shown| &shown.content)) }
+                                    (rendering(personalized.as_ref()))
                                     td { (utc_minutes(entry.expire)) }
                                 }
                             }
@@ -91,17 +102,43 @@ pub async fn show(
     ))
 }
 
-/// The viewer the form describes, or the field that is wrong and why.
+/// The broadcasts `viewer` (whose attributes are `attrs`) sees now, each template rendered
+/// for them or fallen back, as a pull shows it.
+fn previewed(mailbox: &PublicMailbox, viewer: &Viewer, attrs: &BTreeMap<String, String>) -> Vec<Previewed> {
+    let context = Context::for_viewer(viewer, attrs);
+    let templated = |entry: &MailboxEntry| {
+        let broadcast =
+            mailbox.broadcasts().iter().find(|broadcast| Some(broadcast.broadcast_id) == entry.broadcast_id)?;
+        TemplatedContent::of(&broadcast.content)
+    };
+    mailbox
+        .visible_entries(viewer, &BTreeSet::new(), now_s())
+        .into_iter()
+        .map(|entry| {
+            let personalized = templated(&entry).map(|template| template.personalize(&context));
+            (entry, personalized)
+        })
+        .collect()
+}
+
+/// How an entry's content came about: as written, rendered, or the fallback and why.
+fn rendering(personalized: Option<&Personalized>) -> Markup {
+    match personalized {
+        None => html! { td.rendering data-outcome="text" { "text" } },
+        Some(Personalized { fell_back: None, .. }) => html! { td.rendering data-outcome="rendered" { "rendered" } },
+        Some(Personalized { fell_back: Some(why), .. }) => {
+            html! { td.rendering data-outcome="fallback" { "fallback content: " (why) } }
+        }
+    }
+}
+
+/// The viewer the form describes, or the field that is wrong and why. The client fields
+/// are read as the pull workers read a client's headers.
 fn viewer_of(query: &PreviewQuery) -> Result<Viewer, (&'static str, String)> {
     let uid = query.uid.as_deref().unwrap_or_default().trim();
     let uid = uid.parse().ok().filter(|uid| *uid > 0).ok_or(("uid", format!("{uid:?} is not a positive uid")))?;
-    let platform = match query.platform.as_deref().unwrap_or_default() {
-        "" => None,
-        name => Some(name.parse::<Platform>().map_err(|error| ("platform", error.to_string()))?),
-    };
-    let core_level = match query.core_level.as_deref().unwrap_or_default().trim() {
-        "" => None,
-        level => Some(level.parse().map_err(|_| ("core_level", format!("{level:?} is not a whole number")))?),
-    };
-    Ok(Viewer { uid, guest: query.guest.is_some(), version: ClientVersion { platform, app_version: None, core_level } })
+    let version =
+        ClientVersion::from_parts(query.platform.as_deref(), query.app_version.as_deref(), query.core_level.as_deref())
+            .map_err(|error| (error.field(), error.to_string()))?;
+    Ok(Viewer { uid, guest: query.guest.is_some(), version })
 }
