@@ -37,7 +37,7 @@ async fn send(socket: &mut Socket, frame: Value) {
 
 /// A connected, logged-in client that answers every `ping` in the background, as a live
 /// one does, whatever the test is waiting for meanwhile.
-struct Client {
+pub(crate) struct Client {
     frames: mpsc::UnboundedReceiver<Incoming>,
     outgoing: mpsc::UnboundedSender<Message>,
 }
@@ -56,8 +56,13 @@ impl Client {
     }
 
     async fn logged_in_on(server: &Server, uid: i64, platform: &str) -> Self {
+        Self::logged_in_to(server, APP, uid, platform).await
+    }
+
+    /// Connects and logs in as `uid` of `app_id` on `platform`.
+    pub(crate) async fn logged_in_to(server: &Server, app_id: i64, uid: i64, platform: &str) -> Self {
         let mut socket = connect(server).await;
-        let token = server.token(CallerRole::User, APP, &uid.to_string(), 3600, false);
+        let token = server.token(CallerRole::User, app_id, &uid.to_string(), 3600, false);
         send(&mut socket, json!({"type": "login", "token": token, "platform": platform})).await;
         let (outgoing, mut to_send) = mpsc::unbounded_channel::<Message>();
         let (received, frames) = mpsc::unbounded_channel();
@@ -105,7 +110,7 @@ impl Client {
     }
 
     /// The next frame; the gateway closing first fails the test.
-    async fn next(&mut self) -> Value {
+    pub(crate) async fn next(&mut self) -> Value {
         match self.incoming(visible_within()).await {
             Some(Incoming::Frame(frame)) => frame,
             Some(Incoming::Closed(code, reason)) => panic!("the gateway closed the connection: {code} {reason}"),

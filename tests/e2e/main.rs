@@ -40,7 +40,10 @@ mod templates;
 use audit::the_audit_trail_names_each_step_and_its_actor_once;
 use console::an_operator_logs_in_to_the_console_and_drafts_a_broadcast;
 use reach::reach_counts_each_user_once_by_platform_and_read_marks_count_reads;
-use recall::a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it;
+use recall::{
+    a_recalled_batch_send_leaves_every_mailbox_and_tells_who_synced_it,
+    a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it,
+};
 use replay::a_projection_rebuilt_from_the_log_verifies_equal_and_a_corrupted_row_is_named;
 use templates::a_templated_broadcast_is_rendered_for_each_user_and_a_runaway_one_falls_back;
 
@@ -64,6 +67,7 @@ scenarios!(
     an_operator_logs_in_to_the_console_and_drafts_a_broadcast,
     reach_counts_each_user_once_by_platform_and_read_marks_count_reads,
     a_recalled_broadcast_sends_one_delete_command_to_those_who_synced_it,
+    a_recalled_batch_send_leaves_every_mailbox_and_tells_who_synced_it,
     a_templated_broadcast_is_rendered_for_each_user_and_a_runaway_one_falls_back,
 );
 

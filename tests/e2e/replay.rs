@@ -54,6 +54,16 @@ async fn fill(server: &Server) {
     app.send(APP, chat.clone()).await;
     app.send(APP, chat).await;
     app.send(APP, unicast(203, "to be deleted")).await;
+    // A recalled batch leaves a delete command in each mailbox, stamped in log order.
+    let recalled_batch = app
+        .send(APP, json!({"mode": "batch", "from_uid": 1, "to_uids": [205, 206], "content": "recalled batch"}))
+        .await;
+    let request_id = recalled_batch["request_id"].as_str().expect("a request_id");
+    let (status, _) = app.post(&format!("/v1/apps/{APP}/messages/{request_id}/recall"), json!({})).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let (status, _) =
+        app.call(Method::PUT, &format!("/v1/apps/{APP}/users/205/attributes"), Some(json!({"nickname": "Eve"}))).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
 
     let operator = server.operator(APP);
     let kept = operator.create_broadcast(APP, json!({"content": "kept"})).await;
@@ -83,10 +93,12 @@ async fn fill(server: &Server) {
     let fourth = wait_for_messages(server, 204, BATCHES + 1).await[3]["msg_id"].clone();
     let (status, _) = reader.post("/v1/mailbox/read", json!({"up_to": fourth})).await;
     assert_eq!(status, StatusCode::ACCEPTED);
-    eventually("deletions and read marks projected", visible_within(), || async {
+    eventually("deletions, read marks and attributes projected", visible_within(), || async {
         let (left, _) = user.sync_all("").await;
         let (read, _) = reader.sync_all("").await;
-        (left.len() == BATCHES && read.iter().filter(|m| m["is_read"] == true).count() == 4).then_some(())
+        let (_, attributes) = app.get(&format!("/v1/apps/{APP}/users/205/attributes")).await;
+        let marked = read.iter().filter(|m| m["is_read"] == true).count() == 4;
+        (left.len() == BATCHES && marked && attributes == json!({"nickname": "Eve"})).then_some(())
     })
     .await;
 }

@@ -7,10 +7,11 @@ use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
 use utoipa::{Modify, OpenApi};
 
 use crate::bodies::{
-    Accepted, Actor, ActorKind, Audience, AuditAction, AuditEntry, AuditList, AuditSubject, Broadcast,
+    Accepted, Actor, ActorKind, AttributesBody, Audience, AuditAction, AuditEntry, AuditList, AuditSubject, Broadcast,
     BroadcastContent, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, BroadcastState, CommandKind,
     ContentFormat, HistoryResponse, LifecycleAction, MailboxEntry, Platform, Reach, ReachCounts, ReachHour,
-    ReadRequest, SendAccepted, SendMode, SendRequest, Source, SyncResponse, WhitelistBody,
+    ReadRequest, RecallAccepted, RecallByMsgkeyRequest, SendAccepted, SendMode, SendRequest, Source, SyncResponse,
+    WhitelistBody,
 };
 use crate::error::{ErrorBody, ErrorDetail};
 use crate::routes::business::*;
@@ -21,11 +22,13 @@ use crate::routes::clients::*;
 #[openapi(
     info(title = "Tidings", description = "Message-platform backend for instant messaging: private mailboxes and a public mailbox merged at pull time."),
     paths(
-        send_message, create_broadcast, list_broadcasts, get_broadcast, modify_broadcast, delete_broadcast,
+        send_message, recall_by_request_id, recall_by_msgkey, get_attributes, put_attributes, delete_attributes,
+        create_broadcast, list_broadcasts, get_broadcast, modify_broadcast, delete_broadcast,
         broadcast_action, get_whitelist, put_whitelist, get_audit, sync, history, mark_read, delete_message
     ),
     components(schemas(
-        SendRequest, SendMode, SendAccepted, BroadcastDraftRequest, BroadcastPatchRequest, Broadcast,
+        SendRequest, SendMode, SendAccepted, RecallByMsgkeyRequest, RecallAccepted, AttributesBody,
+        BroadcastDraftRequest, BroadcastPatchRequest, Broadcast,
         BroadcastContent, ContentFormat, BroadcastState, Audience, Platform, LifecycleAction, BroadcastList, WhitelistBody,
         SyncResponse, HistoryResponse, MailboxEntry, Source, CommandKind, ReadRequest, Accepted, ErrorBody, ErrorDetail,
         AuditList, AuditEntry, AuditSubject, AuditAction, Actor, ActorKind, Reach, ReachCounts, ReachHour

@@ -50,15 +50,17 @@ impl SendReference {
         }
     }
 
-    /// Whether the send may be too recent to be indexed yet. A request id starts with its
-    /// send's time (hex microseconds), so an old or unknown one needn't be waited for.
+    /// Whether the send may be too recent to be indexed yet, and worth waiting for. A
+    /// request id starts with its send's time (hex microseconds), so an old or unknown one
+    /// isn't waited for. A msgkey tells no time: it is answered at once (a 404 for a send
+    /// accepted a moment ago says to retry), or every unknown msgkey would wait.
     fn may_be_unindexed(&self, wait_us: i64) -> bool {
         match self {
             SendReference::Request(request_id) => request_id
                 .split_once('-')
                 .and_then(|(time, _)| i64::from_str_radix(time, 16).ok())
                 .is_some_and(|sent_us| now_us() - sent_us < wait_us),
-            SendReference::Msgkey { .. } => true,
+            SendReference::Msgkey { .. } => false,
         }
     }
 
@@ -74,7 +76,8 @@ impl Ingest {
     /// Recalls a send from every recipient's mailbox; returns once the recalls are durable.
     ///
     /// The send is looked up in the recall index, which its first delivery's projection
-    /// writes: a send accepted a moment ago is waited for, up to the projection wait.
+    /// writes: a send named by a request id accepted a moment ago is waited for, up to the
+    /// projection wait.
     pub async fn recall_send(&self, app_id: AppId, send: &SendReference) -> Result<RecallReceipt, IngestError> {
         if app_id <= 0 {
             return Err(FieldError::new("app_id", "must be positive").into());
@@ -131,5 +134,6 @@ mod tests {
         assert!(sent_at(now_us()).may_be_unindexed(wait_us));
         assert!(!sent_at(now_us() - 2 * wait_us).may_be_unindexed(wait_us));
         assert!(!SendReference::Request("not-a-time".into()).may_be_unindexed(wait_us));
+        assert!(!SendReference::Msgkey { from_uid: 1, msgkey: "k".into() }.may_be_unindexed(wait_us));
     }
 }

@@ -15,7 +15,6 @@ mod reach;
 mod settings;
 mod templates;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -35,8 +34,6 @@ pub use settings::{PageLimits, PullerSettings};
 pub use templates::CompiledTemplates;
 
 const PULL_SECONDS: &str = "tidings_puller_pull_duration_seconds";
-/// Users' attributes are not stored yet (issue 12, planned): templates see `attrs` empty.
-const NO_ATTRIBUTES: BTreeMap<String, String> = BTreeMap::new();
 
 pub fn describe_metrics() {
     metrics::describe_histogram!(PULL_SECONDS, metrics::Unit::Seconds, "time to answer a pull, by kind");
@@ -94,7 +91,7 @@ impl Puller {
         let candidates = public.sync_candidates(viewer, &state.hidden_broadcasts, cursor.public_after, now_s);
         let mut page = merge_sync(private, exhausted, candidates, public.seq(), cursor, limit, now_s);
         mark_read(&mut page.messages, &state);
-        templates.personalize(&mut page.messages, viewer, &NO_ATTRIBUTES);
+        templates.personalize(&mut page.messages, viewer, &state.attributes);
         if let Some(counter) = &self.reach {
             reach::record(counter, mailbox, viewer, ReachKind::Delivered, &page.messages, now_s);
         }
@@ -128,7 +125,7 @@ impl Puller {
             merge_history(private, public.visible_entries(viewer, &state.hidden_broadcasts, now_s), direction, limit);
         page.has_more |= has_more_private;
         mark_read(&mut page.messages, &state);
-        templates.personalize(&mut page.messages, viewer, &NO_ATTRIBUTES);
+        templates.personalize(&mut page.messages, viewer, &state.attributes);
         metrics::histogram!(PULL_SECONDS, "kind" => "history").record(started.elapsed().as_secs_f64());
         Ok(page)
     }

@@ -114,6 +114,7 @@ async fn compare_mailbox(
         &live_state.hidden_broadcasts,
         &rebuilt_state.hidden_broadcasts,
     ));
+    tally.differences.extend(differs(format!("{name}: attributes"), &live_state.attributes, &rebuilt_state.attributes));
 
     let mut after = None;
     loop {

@@ -98,6 +98,65 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/apps/{app_id}/messages/recall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recall every send a sender made under a msgkey: the messages leave every recipient's
+         *     mailbox, and each device that synced one gets a delete command.
+         */
+        post: operations["recall_by_msgkey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{app_id}/messages/{request_id}/recall": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Recall a send by the `request_id` it was answered with: the message leaves every
+         *     recipient's mailbox, and each device that synced it gets a delete command.
+         */
+        post: operations["recall_by_request_id"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/apps/{app_id}/users/{uid}/attributes": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A user's attributes, as projected. */
+        get: operations["get_attributes"];
+        /** Replace a user's attributes, which personalized broadcasts read (`{{ attrs.nickname }}`). */
+        put: operations["put_attributes"];
+        post?: never;
+        /** Remove a user's attributes. */
+        delete: operations["delete_attributes"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/apps/{app_id}/whitelist": {
         parameters: {
             query?: never;
@@ -206,6 +265,18 @@ export interface components {
          * @enum {string}
          */
         ActorKind: "operator" | "app";
+        /**
+         * @description A user's attributes, which personalized broadcasts read as `attrs` (`PUT` replaces them
+         *     all; at most 64, names of ASCII letters, digits and `_` not starting with a digit, up to
+         *     64 bytes, values up to 1024 bytes).
+         * @example {
+         *       "nickname": "Ming",
+         *       "tier": "gold"
+         *     }
+         */
+        AttributesBody: {
+            [key: string]: string;
+        };
         /** @description Who may see a broadcast. Empty `platforms` means every platform. */
         Audience: {
             /** @description Hide the broadcast from guests (devices not logged in to an account). */
@@ -481,6 +552,21 @@ export interface components {
         ReadRequest: {
             /** @description Everything up to this `msg_id` reads as read. */
             up_to: components["schemas"]["i64"];
+        };
+        /** @description The answer to an accepted recall. */
+        RecallAccepted: {
+            /**
+             * @description How many mailboxes the recall goes to: each drops the message, and a device that
+             *     synced it gets a delete command on its next sync.
+             */
+            recipients: number;
+        };
+        /** @description `POST /v1/apps/{app_id}/messages/recall`: every send of a sender under one msgkey. */
+        RecallByMsgkeyRequest: {
+            /** @description The sender the msgkey belongs to; 0 is the system. */
+            from_uid: components["schemas"]["i64"];
+            /** @description The msgkey the send was made with. */
+            msgkey: string;
         };
         /** @description The answer to an accepted send. */
         SendAccepted: {
@@ -1224,6 +1310,391 @@ export interface operations {
                 headers: {
                     /** @description seconds to wait */
                     "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recall_by_msgkey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the app; must match the token's */
+                app_id: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RecallByMsgkeyRequest"];
+            };
+        };
+        responses: {
+            /** @description durably accepted by the log */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecallAccepted"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no send under this msgkey in the app (yet: a send is found once projected, within moments of its answer; retry shortly after a send) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    recall_by_request_id: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description the app; must match the token's */
+                app_id: number;
+                /** @description the send's `request_id` */
+                request_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description durably accepted by the log */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RecallAccepted"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no send with this request_id in the app (a send is found once projected, within moments of its answer) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    get_attributes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app_id: number;
+                uid: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["AttributesBody"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    put_attributes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app_id: number;
+                uid: number;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AttributesBody"];
+            };
+        };
+        responses: {
+            /** @description durably accepted; pulls use them once projected */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the body is above the limit (2 MiB); nothing was read */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description an internal error; nothing is known to have been written */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the event log or the store is unavailable; nothing was accepted; retry */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+        };
+    };
+    delete_attributes: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                app_id: number;
+                uid: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description durably accepted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Accepted"];
+                };
+            };
+            /** @description bad input (path, query, header or body), named in `field`; nothing was written */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description no token, or a malformed, forged or expired one */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorBody"];
+                };
+            };
+            /** @description the token's role or app does not allow this operation */
+            403: {
+                headers: {
                     [name: string]: unknown;
                 };
                 content: {

@@ -2,16 +2,16 @@
 //! core level would pull it now, by the same rules the pull workers apply, each templated
 //! broadcast rendered for that user as a pull renders it (docs/design.md#templates).
 
-use std::collections::{BTreeMap, BTreeSet};
-
 use axum::extract::{Path, Query, State};
 use maud::{Markup, html};
 use serde::Deserialize;
 use tidings_domain::AppId;
 use tidings_domain::client::{ClientVersion, Platform, Viewer};
+use tidings_domain::message::Mailbox;
 use tidings_domain::public::PublicMailbox;
 use tidings_domain::sync::MailboxEntry;
 use tidings_domain::time::now_s;
+use tidings_ports::MailboxState;
 use tidings_templates::{Context, Personalized, TemplatedContent};
 
 use crate::ConsoleState;
@@ -45,8 +45,8 @@ pub async fn show(
             let broadcasts = state.store.list_broadcasts(app_id).await?;
             let whitelist = state.store.public_state(app_id).await?.whitelist;
             let mailbox = PublicMailbox::new(app_id, broadcasts, whitelist);
-            // attributes: wired when they are stored (docs/design.md#templates)
-            Some(previewed(&mailbox, viewer, &BTreeMap::new()))
+            let user = state.store.mailbox_state(Mailbox::new(app_id, viewer.uid)).await?;
+            Some(previewed(&mailbox, viewer, &user))
         }
         _ => None,
     };
@@ -102,17 +102,17 @@ pub async fn show(
     ))
 }
 
-/// The broadcasts `viewer` (whose attributes are `attrs`) sees now, each template rendered
-/// for them or fallen back, as a pull shows it.
-fn previewed(mailbox: &PublicMailbox, viewer: &Viewer, attrs: &BTreeMap<String, String>) -> Vec<Previewed> {
-    let context = Context::for_viewer(viewer, attrs);
+/// The broadcasts `viewer` sees now (but those they hid), each template rendered for them
+/// with their attributes or fallen back, as a pull shows it.
+fn previewed(mailbox: &PublicMailbox, viewer: &Viewer, user: &MailboxState) -> Vec<Previewed> {
+    let context = Context::for_viewer(viewer, &user.attributes);
     let templated = |entry: &MailboxEntry| {
         let broadcast =
             mailbox.broadcasts().iter().find(|broadcast| Some(broadcast.broadcast_id) == entry.broadcast_id)?;
         TemplatedContent::of(&broadcast.content)
     };
     mailbox
-        .visible_entries(viewer, &BTreeSet::new(), now_s())
+        .visible_entries(viewer, &user.hidden_broadcasts, now_s())
         .into_iter()
         .map(|entry| {
             let personalized = templated(&entry).map(|template| template.personalize(&context));

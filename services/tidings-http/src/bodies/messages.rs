@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 use tidings_domain::Uid;
-use tidings_ingest::{SendCommand, SendReceipt};
+use tidings_ingest::{RecallReceipt, SendCommand, SendReceipt};
 use utoipa::ToSchema;
 
 use super::mirror_enum;
@@ -90,3 +90,37 @@ impl From<SendReceipt> for SendAccepted {
         Self { request_id: receipt.request_id, deliveries: receipt.deliveries }
     }
 }
+
+/// `POST /v1/apps/{app_id}/messages/recall`: every send of a sender under one msgkey.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RecallByMsgkeyRequest {
+    /// The sender the msgkey belongs to; 0 is the system.
+    #[schema(minimum = 0)]
+    pub from_uid: Uid,
+    /// The msgkey the send was made with.
+    #[schema(min_length = 1)]
+    pub msgkey: String,
+}
+
+/// The answer to an accepted recall.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct RecallAccepted {
+    /// How many mailboxes the recall goes to: each drops the message, and a device that
+    /// synced it gets a delete command on its next sync.
+    pub recipients: usize,
+}
+
+impl From<RecallReceipt> for RecallAccepted {
+    fn from(receipt: RecallReceipt) -> Self {
+        Self { recipients: receipt.recipients }
+    }
+}
+
+/// A user's attributes, which personalized broadcasts read as `attrs` (`PUT` replaces them
+/// all; at most 64, names of ASCII letters, digits and `_` not starting with a digit, up to
+/// 64 bytes, values up to 1024 bytes).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(transparent)]
+#[schema(example = json!({"nickname": "Ming", "tier": "gold"}))]
+pub struct AttributesBody(pub std::collections::BTreeMap<String, String>);

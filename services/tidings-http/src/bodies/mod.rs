@@ -18,7 +18,7 @@ pub use broadcasts::{
     ContentFormat, LifecycleAction, Platform, WhitelistBody,
 };
 pub use mailbox::{Accepted, CommandKind, HistoryResponse, MailboxEntry, ReadRequest, Source, SyncResponse};
-pub use messages::{SendAccepted, SendMode, SendRequest};
+pub use messages::{AttributesBody, RecallAccepted, RecallByMsgkeyRequest, SendAccepted, SendMode, SendRequest};
 pub use reach::{Reach, ReachCounts, ReachHour};
 
 /// Converts between a wire enum and the domain's, variant by variant, both ways.

@@ -7,16 +7,17 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tidings_domain::audit::AuditSubject;
 use tidings_domain::broadcast::LifecycleAction;
-use tidings_domain::{AppId, BroadcastId};
-use tidings_ingest::MAX_AUDIT_LIMIT;
+use tidings_domain::message::Mailbox;
+use tidings_domain::{AppId, BroadcastId, Uid};
+use tidings_ingest::{MAX_AUDIT_LIMIT, SendReference};
 use utoipa::IntoParams;
 
 use super::{applied, parse_number, query_params};
 use crate::BusinessState;
 use crate::auth::CallerRole;
 use crate::bodies::{
-    AuditEntry, AuditList, Broadcast, BroadcastDraftRequest, BroadcastList, BroadcastPatchRequest, SendAccepted,
-    SendRequest, WhitelistBody,
+    Accepted, AttributesBody, AuditEntry, AuditList, Broadcast, BroadcastDraftRequest, BroadcastList,
+    BroadcastPatchRequest, RecallAccepted, RecallByMsgkeyRequest, SendAccepted, SendRequest, WhitelistBody,
 };
 use crate::error::{ApiError, ErrorBody};
 use crate::extract::{Caller, ValidJson, ValidPath};
@@ -24,6 +25,18 @@ use crate::extract::{Caller, ValidJson, ValidPath};
 #[derive(Debug, Deserialize)]
 pub(crate) struct AppPath {
     app_id: AppId,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct SendPath {
+    app_id: AppId,
+    request_id: String,
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct UserPath {
+    app_id: AppId,
+    uid: Uid,
 }
 
 #[derive(Debug, Deserialize)]
@@ -57,6 +70,84 @@ pub(crate) async fn send_message(
     state.rates.admit(path.app_id)?;
     let accepted = state.ingest.send(path.app_id, &request.into()).await?;
     Ok((StatusCode::ACCEPTED, Json(SendAccepted::from(accepted))))
+}
+
+/// Recall a send by the `request_id` it was answered with: the message leaves every
+/// recipient's mailbox, and each device that synced it gets a delete command.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/messages/{request_id}/recall", tag = "business servers",
+    params(("app_id" = i64, Path, description = "the app; must match the token's"),
+        ("request_id" = String, Path, description = "the send's `request_id`")),
+    responses((status = 202, description = "durably accepted by the log", body = RecallAccepted),
+        (status = 404, description = "no send with this request_id in the app (a send is found once projected, within moments of its answer)", body = ErrorBody)))]
+pub(crate) async fn recall_by_request_id(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<SendPath>,
+) -> Result<(StatusCode, Json<RecallAccepted>), ApiError> {
+    claims.require(&[CallerRole::App], path.app_id)?;
+    let accepted = state.ingest.recall_send(path.app_id, &SendReference::Request(path.request_id)).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted.into())))
+}
+
+/// Recall every send a sender made under a msgkey: the messages leave every recipient's
+/// mailbox, and each device that synced one gets a delete command.
+#[utoipa::path(post, path = "/v1/apps/{app_id}/messages/recall", tag = "business servers",
+    params(("app_id" = i64, Path, description = "the app; must match the token's")),
+    request_body = RecallByMsgkeyRequest,
+    responses((status = 202, description = "durably accepted by the log", body = RecallAccepted),
+        (status = 404, description = "no send under this msgkey in the app (yet: a send is found once projected, within moments of its answer; retry shortly after a send)", body = ErrorBody)))]
+pub(crate) async fn recall_by_msgkey(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<AppPath>,
+    ValidJson(request): ValidJson<RecallByMsgkeyRequest>,
+) -> Result<(StatusCode, Json<RecallAccepted>), ApiError> {
+    claims.require(&[CallerRole::App], path.app_id)?;
+    let send = SendReference::Msgkey { from_uid: request.from_uid, msgkey: request.msgkey };
+    let accepted = state.ingest.recall_send(path.app_id, &send).await?;
+    Ok((StatusCode::ACCEPTED, Json(accepted.into())))
+}
+
+/// A user's attributes, as projected.
+#[utoipa::path(get, path = "/v1/apps/{app_id}/users/{uid}/attributes", tag = "business servers",
+    params(("app_id" = i64, Path), ("uid" = i64, Path)),
+    responses((status = 200, body = AttributesBody)))]
+pub(crate) async fn get_attributes(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<UserPath>,
+) -> Result<Json<AttributesBody>, ApiError> {
+    claims.require(&[CallerRole::App, CallerRole::Operator], path.app_id)?;
+    Ok(Json(AttributesBody(state.ingest.attributes(Mailbox::new(path.app_id, path.uid)).await?)))
+}
+
+/// Replace a user's attributes, which personalized broadcasts read (`{{ attrs.nickname }}`).
+#[utoipa::path(put, path = "/v1/apps/{app_id}/users/{uid}/attributes", tag = "business servers",
+    params(("app_id" = i64, Path), ("uid" = i64, Path)), request_body = AttributesBody,
+    responses((status = 202, description = "durably accepted; pulls use them once projected", body = Accepted)))]
+pub(crate) async fn put_attributes(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<UserPath>,
+    ValidJson(AttributesBody(attributes)): ValidJson<AttributesBody>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    claims.require(&[CallerRole::App], path.app_id)?;
+    state.ingest.replace_attributes(Mailbox::new(path.app_id, path.uid), attributes).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
+}
+
+/// Remove a user's attributes.
+#[utoipa::path(delete, path = "/v1/apps/{app_id}/users/{uid}/attributes", tag = "business servers",
+    params(("app_id" = i64, Path), ("uid" = i64, Path)),
+    responses((status = 202, description = "durably accepted", body = Accepted)))]
+pub(crate) async fn delete_attributes(
+    State(state): State<BusinessState>,
+    Caller(claims): Caller,
+    ValidPath(path): ValidPath<UserPath>,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    claims.require(&[CallerRole::App], path.app_id)?;
+    state.ingest.replace_attributes(Mailbox::new(path.app_id, path.uid), Default::default()).await?;
+    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
 }
 
 /// Create a broadcast draft.

@@ -18,10 +18,17 @@ use crate::bodies::Broadcast;
 use crate::error::ApiError;
 use crate::{BusinessState, ClientState};
 
-/// What business servers and operators call: sends, broadcasts, the whitelist.
+/// What business servers and operators call: sends and their recall, users' attributes,
+/// broadcasts, the whitelist, the audit trail.
 pub(crate) fn business_routes() -> Router<BusinessState> {
     Router::new()
         .route("/v1/apps/{app_id}/messages", post(send_message))
+        .route("/v1/apps/{app_id}/messages/recall", post(recall_by_msgkey))
+        .route("/v1/apps/{app_id}/messages/{request_id}/recall", post(recall_by_request_id))
+        .route(
+            "/v1/apps/{app_id}/users/{uid}/attributes",
+            get(get_attributes).put(put_attributes).delete(delete_attributes),
+        )
         .route("/v1/apps/{app_id}/broadcasts", post(create_broadcast).get(list_broadcasts))
         .route(
             "/v1/apps/{app_id}/broadcasts/{broadcast_id}",
