@@ -22,9 +22,13 @@
 //!    syncs (a cursor up to date on private messages, as a client has that pulls after a
 //!    broadcast). Measured: pulls/s, p50/p99 latency and reads of the public mailbox from
 //!    the store. With the cache on, storms with reach counting off and on alternate
-//!    (`--reach-rounds` of each), and a table gives what counting cost.
+//!    (`--reach-rounds` of each), and a table gives what counting cost. Then the broadcast
+//!    becomes a template (a greeting reading the user's nickname, then the same content),
+//!    stormed; then every user gets a nickname, stormed again; a table gives what
+//!    personalizing cost against the plain storms.
 
 mod harness;
+mod personalized;
 mod reach;
 mod report;
 mod storm;
@@ -37,7 +41,7 @@ use tidings_server::engines::Engines;
 use tidings_server::{Config, Overrides};
 
 use self::harness::Bench;
-use self::report::{BroadcastReport, Ratios, RunReport, SyncKind, print_report};
+use self::report::{BroadcastReport, Content, Ratios, RunReport, SyncKind, print_report};
 use crate::namespace::{BenchNamespace, ScratchDir};
 use crate::report::{Machine, count, ratio, write_json};
 use crate::waits::settle;
@@ -146,11 +150,23 @@ async fn run_once(config: &Config, args: &BroadcastArgs, users: i64) -> anyhow::
             // Reach off and on in turn, so that drift of the machine (other load, compaction)
             // falls on both alike.
             for round in 0..2 * args.reach_rounds {
-                storms.push(bench.storm(args, true, round % 2 == 1, kind, broadcast_id).await?);
+                storms.push(bench.storm(args, true, round % 2 == 1, kind, Content::Plain, broadcast_id).await?);
             }
         }
+        eprintln!("personalized: the broadcast becomes a template ...");
+        bench.rewrite(args, broadcast_id, true).await?;
         for kind in [SyncKind::First, SyncKind::Incremental] {
-            storms.push(bench.storm(args, false, false, kind, broadcast_id).await?);
+            storms.push(bench.storm(args, true, false, kind, Content::Template, broadcast_id).await?);
+        }
+        eprintln!("personalized: every user gets a nickname ...");
+        bench.set_nicknames(args).await?;
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            storms.push(bench.storm(args, true, false, kind, Content::TemplateWithAttributes, broadcast_id).await?);
+        }
+        // Last, plain again: the bypassing cache stops the refresh for good.
+        bench.rewrite(args, broadcast_id, false).await?;
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            storms.push(bench.storm(args, false, false, kind, Content::Plain, broadcast_id).await?);
         }
         anyhow::Ok(RunReport { users, public_mailbox: public, fan_out, ratios, settled_after_s, storms })
     }

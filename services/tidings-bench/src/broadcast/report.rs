@@ -85,10 +85,35 @@ impl SyncKind {
     }
 }
 
+/// What the storm's broadcast is (docs/design.md#templates).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Content {
+    /// Plain text, the same for every user.
+    Plain,
+    /// A template, rendered per user; the users have no attributes (it shows their uid).
+    Template,
+    /// The same template, and every user has the attribute it reads.
+    TemplateWithAttributes,
+}
+
+impl Content {
+    pub const ALL: [Content; 3] = [Content::Plain, Content::Template, Content::TemplateWithAttributes];
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Content::Plain => "plain",
+            Content::Template => "template",
+            Content::TemplateWithAttributes => "template + attrs",
+        }
+    }
+}
+
 /// One pull storm.
 #[derive(Debug, Clone, Serialize)]
 pub struct Storm {
     pub sync: SyncKind,
+    pub content: Content,
     pub public_cache: bool,
     /// Whether the pulls counted reach (docs/design.md#reach).
     pub reach_counting: bool,
@@ -152,6 +177,9 @@ pub fn print_report(report: &BroadcastReport) {
     println!("Reach counting's cost, cache on (pulls/s summed over the storms of each setting, run in turn):");
     println!();
     println!("{}", reach_cost_table(report).render());
+    println!("Personalizing's cost, cache on, reach off (pulls/s; plain: the mean of its storms above):");
+    println!();
+    println!("{}", personalization_cost_table(report).render());
     println!("first: syncs without a cursor (the private timeline is read); incremental: a cursor up to date");
     println!("on private messages, before the broadcast. Store reads: loads of the public mailbox from the store.");
     println!();
@@ -187,6 +215,45 @@ fn reach_cost_table(report: &BroadcastReport) -> Table {
                 count(off.round() as u64),
                 count(on.round() as u64),
                 format!("{:+.1} %", (off - on) / off * 100.0),
+            ]);
+        }
+    }
+    table
+}
+
+/// Per run and sync kind: pulls/s of the plain broadcast, of its templated version, and of
+/// that template once every user has attributes, with each one's cost against plain.
+fn personalization_cost_table(report: &BroadcastReport) -> Table {
+    let mut table = Table::new(&[
+        ("users", Align::Right),
+        ("sync", Align::Left),
+        ("pulls/s, plain", Align::Right),
+        ("pulls/s, template", Align::Right),
+        ("cost", Align::Right),
+        ("pulls/s, template + attrs", Align::Right),
+        ("cost", Align::Right),
+    ]);
+    for run in &report.runs {
+        for kind in [SyncKind::First, SyncKind::Incremental] {
+            let mean = |content: Content| {
+                let rates: Vec<f64> = run
+                    .storms
+                    .iter()
+                    .filter(|s| s.public_cache && !s.reach_counting && s.sync == kind && s.content == content)
+                    .map(|s| s.pulls_per_second)
+                    .collect();
+                (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+            };
+            let [Some(plain), Some(template), Some(attributes)] = Content::ALL.map(mean) else { continue };
+            let cost = |rate: f64| format!("{:+.1} %", (plain - rate) / plain * 100.0);
+            table.row(vec![
+                count(run.users as u64),
+                kind.as_str().to_owned(),
+                count(plain.round() as u64),
+                count(template.round() as u64),
+                cost(template),
+                count(attributes.round() as u64),
+                cost(attributes),
             ]);
         }
     }
@@ -231,6 +298,7 @@ fn storm_table() -> Table {
     Table::new(&[
         ("users", Align::Right),
         ("sync", Align::Left),
+        ("content", Align::Left),
         ("public cache", Align::Left),
         ("reach", Align::Left),
         ("pulls", Align::Right),
@@ -249,6 +317,7 @@ fn storm_row(users_label: &str, s: &Storm) -> Vec<String> {
     vec![
         users_label.to_owned(),
         s.sync.as_str().to_owned(),
+        s.content.as_str().to_owned(),
         if s.public_cache { "on" } else { "off" }.to_owned(),
         if s.reach_counting { "on" } else { "off" }.to_owned(),
         count(s.pulls),

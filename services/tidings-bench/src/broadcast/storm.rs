@@ -1,6 +1,7 @@
 //! The pull storms of `tidings-bench broadcast`: syncs with the public-mailbox cache on,
 //! then off, and what each cost the store; with the cache on, with reach counting on and
-//! off in turn (the counter flushed to the log as a pull worker's is).
+//! off in turn (the counter flushed to the log as a pull worker's is), and with the
+//! broadcast plain, templated, and templated with users' attributes.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,7 +17,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::BroadcastArgs;
 use super::harness::Bench;
-use super::report::{Storm, SyncKind};
+use super::report::{Content, Storm, SyncKind};
 use crate::pull_storm::PullStorm;
 use crate::report::{self, count, ms};
 
@@ -31,6 +32,7 @@ impl Bench {
         cached: bool,
         reach: bool,
         kind: SyncKind,
+        content: Content,
         broadcast_id: BroadcastId,
     ) -> anyhow::Result<Storm> {
         let store: Arc<dyn Store> = self.pipeline.store.clone();
@@ -56,8 +58,9 @@ impl Bench {
             (false, _) => "cache off",
         };
         eprintln!(
-            "pull storm, {label}, {} syncs: {} users pulling for {} s ...",
+            "pull storm, {label}, {} syncs of a {} broadcast: {} users pulling for {} s ...",
             kind.as_str(),
+            content.as_str(),
             args.pullers,
             args.pull_seconds
         );
@@ -87,6 +90,7 @@ impl Bench {
         let intervals = elapsed / self.pipeline.config.puller.refresh_interval.as_secs_f64();
         let storm = Storm {
             sync: kind,
+            content,
             public_cache: cached,
             reach_counting: reach,
             pullers: args.pullers,
