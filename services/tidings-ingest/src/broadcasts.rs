@@ -55,13 +55,15 @@ fn resolve_format(
         Some(_) => ContentFormatKind::Template,
         None => ContentFormatKind::Text,
     });
-    match (kind, fallback_content.or(current_fallback)) {
+    // Switching a template to text drops its fallback: only one the change itself gives is
+    // refused.
+    match (kind, fallback_content) {
         (ContentFormatKind::Text, None) => Ok(ContentFormat::Text),
         (ContentFormatKind::Text, Some(_)) => {
             Err(FieldError::new("fallback_content", "is only for content_format template"))
         }
         (ContentFormatKind::Template, fallback) => {
-            Ok(ContentFormat::Template { fallback_content: fallback.cloned().unwrap_or_default() })
+            Ok(ContentFormat::Template { fallback_content: fallback.or(current_fallback).cloned().unwrap_or_default() })
         }
     }
 }
@@ -313,3 +315,22 @@ impl Ingest {
 
 /// The most audit entries one [`Ingest::audit`] call returns.
 pub const MAX_AUDIT_LIMIT: usize = 1_000;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_change_of_format_keeps_or_drops_the_fallback_as_it_asks() {
+        let template = ContentFormat::Template { fallback_content: "Hello".into() };
+        let text = Some(ContentFormatKind::Text);
+        assert_eq!(resolve_format(text, None, &template), Ok(ContentFormat::Text), "back to text drops it");
+        assert_eq!(resolve_format(None, None, &template), Ok(template.clone()), "no change keeps it");
+        let other = "Hi".to_owned();
+        let replaced = ContentFormat::Template { fallback_content: other.clone() };
+        assert_eq!(resolve_format(None, Some(&other), &template), Ok(replaced));
+        assert_eq!(resolve_format(text, Some(&other), &template).unwrap_err().field, "fallback_content");
+        let to_template = resolve_format(Some(ContentFormatKind::Template), Some(&other), &ContentFormat::Text);
+        assert_eq!(to_template, Ok(ContentFormat::Template { fallback_content: other }));
+    }
+}

@@ -203,7 +203,8 @@ fn reach_cost_table(report: &BroadcastReport) -> Table {
                 let rates: Vec<f64> = run
                     .storms
                     .iter()
-                    .filter(|s| s.public_cache && s.sync == kind && s.reach_counting == reach)
+                    .filter(|s| s.public_cache && s.content == Content::Plain && s.sync == kind)
+                    .filter(|s| s.reach_counting == reach)
                     .map(|s| s.pulls_per_second)
                     .collect();
                 (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
