@@ -233,24 +233,36 @@ pub struct HistoryPage {
 }
 
 /// Merges a history page. `private` holds the store's page in the direction's order (up to
-/// `limit + 1` rows: more than `limit` means more exist), of which delete commands are left
-/// out (history shows messages); `public` every visible public entry in `msg_id` order.
+/// `limit + 1` rows: more than `limit` means more exist), of which expired rows and delete
+/// commands are left out (history shows messages); `public` every visible public entry in
+/// `msg_id` order.
 pub fn merge_history(
     private: Vec<MailboxEntry>,
     public: Vec<MailboxEntry>,
     direction: HistoryDirection,
     limit: usize,
+    now_s: i64,
 ) -> HistoryPage {
+    let more_private = private.len() > limit;
+    // Past the last row read, private rows may be missing from this page: a public entry
+    // there waits for a later page, or the private rows before it would be skipped (the
+    // next anchor would pass them).
+    let reach = private.last().map(|e| e.msg_id).filter(|_| more_private);
+    let within = |msg_id: MsgId| match (direction, reach) {
+        (_, None) => true,
+        (HistoryDirection::Before(_), Some(last)) => msg_id >= last,
+        (HistoryDirection::After(_), Some(last)) => msg_id <= last,
+    };
     let mut merged: Vec<MailboxEntry> = private
         .into_iter()
-        .filter(|e| e.command.is_none())
-        .chain(public.into_iter().filter(|e| direction.admits(e.msg_id)))
+        .filter(|e| e.command.is_none() && !e.is_expired(now_s))
+        .chain(public.into_iter().filter(|e| direction.admits(e.msg_id) && within(e.msg_id)))
         .collect();
     merged.sort_by_key(MailboxEntry::order_key);
     if matches!(direction, HistoryDirection::Before(_)) {
         merged.reverse();
     }
-    let has_more = merged.len() > limit;
+    let has_more = merged.len() > limit || more_private;
     merged.truncate(limit);
     merged.sort_by_key(MailboxEntry::order_key);
     HistoryPage { messages: merged, has_more }
@@ -359,18 +371,33 @@ mod tests {
         let first_sync = merge_sync(rows_after(0), true, vec![], 0, SyncCursor::default(), 10, 0);
         assert_eq!(ids(&first_sync), [(1, Source::Private), (3, Source::Private), (6, Source::Private)]);
 
-        let history = merge_history(rows_after(0), vec![], HistoryDirection::After(0), 10);
+        let history = merge_history(rows_after(0), vec![], HistoryDirection::After(0), 10, 0);
         assert_eq!(history.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>(), [1, 3, 6]);
+    }
+
+    /// Rows left out of a page (a delete command, an expired message) don't let public
+    /// entries from past the last row read take their places: the private rows beyond it
+    /// would be skipped by the next anchor.
+    #[test]
+    fn public_entries_past_the_rows_read_wait_for_the_next_page() {
+        let command = MailboxEntry { command: Some(Command::Delete { msg_ids: vec![1] }), ..private(9) };
+        // Read backward from 10, limit 2: rows 9 (a command), 8, 7; row 5 is unread.
+        let rows = vec![command, private(8), private(7)];
+        let page = merge_history(rows, vec![public(6, 1), public(3, 2)], HistoryDirection::Before(10), 2, 0);
+        assert_eq!(page.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>(), [7, 8]);
+        assert!(page.has_more, "row 5 and the broadcasts at 6 and 3 come next");
+        let next = merge_history(vec![private(5)], vec![public(6, 1), public(3, 2)], HistoryDirection::Before(7), 2, 0);
+        assert_eq!(next.messages.iter().map(|m| m.msg_id).collect::<Vec<_>>(), [5, 6]);
     }
 
     #[test]
     fn history_pages_backward_and_forward() {
         let private_desc = vec![private(5), private(3), private(1)];
-        let page = merge_history(private_desc, vec![public(4, 1), public(9, 2)], HistoryDirection::Before(6), 3);
+        let page = merge_history(private_desc, vec![public(4, 1), public(9, 2)], HistoryDirection::Before(6), 3, 0);
         let ids: Vec<_> = page.messages.iter().map(|m| m.msg_id).collect();
         assert_eq!(ids, vec![3, 4, 5]);
         assert!(page.has_more);
-        let page = merge_history(vec![private(5)], vec![public(4, 1), public(9, 2)], HistoryDirection::After(4), 3);
+        let page = merge_history(vec![private(5)], vec![public(4, 1), public(9, 2)], HistoryDirection::After(4), 3, 0);
         let ids: Vec<_> = page.messages.iter().map(|m| m.msg_id).collect();
         assert_eq!(ids, vec![5, 9]);
         assert!(!page.has_more);

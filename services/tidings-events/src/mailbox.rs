@@ -2,7 +2,7 @@
 
 use apache_avro::types::Value;
 use tidings_domain::event::{Delivery, MailboxEvent, SendRecord};
-use tidings_domain::message::{Mailbox, MessageBody};
+use tidings_domain::message::{Attributes, Mailbox, MessageBody};
 
 use crate::avro::value::{Fields, record, union};
 
@@ -81,14 +81,14 @@ pub(crate) fn from_value(value: Value) -> Result<MailboxEvent, String> {
             MailboxEvent::Recalled { mailbox, dedupe_key: fields.string("dedupe_key")?, at_us: fields.long("at_us")? }
         }
         ATTRIBUTES_REPLACED => {
-            let attributes = fields
-                .array("attributes")?
-                .into_iter()
-                .map(|attribute| {
-                    let mut attribute = Fields::of("Attribute", attribute)?;
-                    Ok((attribute.string("name")?, attribute.string("value")?))
-                })
-                .collect::<Result<_, String>>()?;
+            let mut attributes = Attributes::new();
+            for attribute in fields.array("attributes")? {
+                let mut attribute = Fields::of("Attribute", attribute)?;
+                let name = attribute.string("name")?;
+                if attributes.insert(name.clone(), attribute.string("value")?).is_some() {
+                    return Err(format!("AttributesReplaced.attributes: {name:?} twice"));
+                }
+            }
             MailboxEvent::AttributesReplaced { mailbox, attributes }
         }
         _ => unreachable!("BRANCHES has one name per branch"),

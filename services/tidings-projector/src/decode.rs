@@ -1,6 +1,7 @@
 //! From a consumed record to a valid event, or the reason to dead-letter it.
 
-use tidings_domain::event::{BroadcastEvent, MailboxEvent, broadcast_log_key};
+use tidings_domain::Uid;
+use tidings_domain::event::{BroadcastEvent, MailboxEvent, SendRecord, broadcast_log_key};
 use tidings_domain::message::validate_attributes;
 use tidings_ports::LogRecord;
 use tidings_reach::{ReachEvent, ReachKey, ReachSketch};
@@ -74,8 +75,16 @@ fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
             Err(format!("delivery has a create_time_us of {} µs, at or past 2^53", delivery.create_time_us))
         }
         MailboxEvent::MessageDeleted { msg_id, .. } if *msg_id <= 0 => Err("deletion of a non-positive msg_id".into()),
+        MailboxEvent::Delivered(delivery) => match &delivery.send {
+            Some(send) => validate_send(send, mailbox.uid),
+            None => Ok(()),
+        },
         MailboxEvent::Recalled { dedupe_key, .. } if dedupe_key.is_empty() => {
             Err("recall has an empty dedupe_key".into())
+        }
+        // A command's own key: recalling a recall is not a thing.
+        MailboxEvent::Recalled { dedupe_key, .. } if dedupe_key.starts_with("x:") => {
+            Err(format!("recall of {dedupe_key:?}, the key of a delete command"))
         }
         // The command's msg_id is stamped from it, like a delivery's from its create time.
         MailboxEvent::Recalled { at_us, .. } if *at_us <= 0 || *at_us >= MAX_CREATE_TIME_US => {
@@ -86,6 +95,28 @@ fn validate_mailbox_event(event: &MailboxEvent) -> Result<(), String> {
         }
         _ => Ok(()),
     }
+}
+
+/// The most recipients a send's record may name: far above any batch ingest takes, a bound
+/// on what one producer's event can put in the recall index.
+const MAX_SEND_RECIPIENTS: usize = 100_000;
+
+/// A send's record indexes its recipients for recall: they must be real mailboxes, the
+/// delivering one among them.
+fn validate_send(send: &SendRecord, uid: Uid) -> Result<(), String> {
+    if send.request_id.is_empty() {
+        return Err("send record has an empty request_id".into());
+    }
+    if send.recipients.is_empty() || send.recipients.len() > MAX_SEND_RECIPIENTS {
+        return Err(format!("send record names {} recipients, not 1 to {MAX_SEND_RECIPIENTS}", send.recipients.len()));
+    }
+    if let Some(bad) = send.recipients.iter().find(|recipient| **recipient <= 0) {
+        return Err(format!("send record names a non-positive recipient {bad}"));
+    }
+    if !send.recipients.contains(&uid) {
+        return Err(format!("send record does not name the mailbox it is delivered to (uid {uid})"));
+    }
+    Ok(())
 }
 
 /// The event's cells as keys and sketches; a sketch that doesn't read, or ids that can't
@@ -112,4 +143,45 @@ fn validate_broadcast_event(event: &BroadcastEvent) -> Result<(), String> {
         return Err("broadcast event with a non-positive at_us".into());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use tidings_domain::event::Delivery;
+    use tidings_domain::message::{Mailbox, MessageBody};
+
+    use super::*;
+
+    fn delivered_to(uid: Uid, send: Option<SendRecord>) -> MailboxEvent {
+        MailboxEvent::Delivered(Delivery {
+            mailbox: Mailbox::new(1, uid),
+            dedupe_key: "r:1a-2b".into(),
+            create_time_us: 1_700_000_000_000_000,
+            body: MessageBody::default(),
+            send,
+        })
+    }
+
+    #[test]
+    fn a_send_record_must_name_real_mailboxes_and_its_own() {
+        let send =
+            |request_id: &str, recipients: Vec<Uid>| Some(SendRecord { request_id: request_id.into(), recipients });
+        assert_eq!(validate_mailbox_event(&delivered_to(4, send("1a-2b", vec![4, 5]))), Ok(()));
+        assert_eq!(validate_mailbox_event(&delivered_to(4, None)), Ok(()));
+        for refused in [send("", vec![4]), send("1a-2b", vec![]), send("1a-2b", vec![4, 0]), send("1a-2b", vec![5])] {
+            assert!(validate_mailbox_event(&delivered_to(4, refused.clone())).is_err(), "{refused:?}");
+        }
+    }
+
+    #[test]
+    fn a_recall_of_a_delete_command_is_refused() {
+        let recall = |dedupe_key: &str| MailboxEvent::Recalled {
+            mailbox: Mailbox::new(1, 4),
+            dedupe_key: dedupe_key.into(),
+            at_us: 1_700_000_000_000_000,
+        };
+        assert_eq!(validate_mailbox_event(&recall("k:9:order-1")), Ok(()));
+        assert!(validate_mailbox_event(&recall("x:k:9:order-1")).is_err());
+        assert!(validate_mailbox_event(&recall("")).is_err());
+    }
 }

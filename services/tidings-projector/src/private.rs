@@ -11,7 +11,7 @@ use tidings_domain::MsgId;
 use tidings_domain::event::{Delivery, MailboxEvent, NotifySignal};
 use tidings_domain::message::{Mailbox, MessageBody, StoredMessage, stamp_msg_id};
 use tidings_domain::time::now_us;
-use tidings_ports::{IndexedSend, MailboxChange, MsgRange, Order, StoreError};
+use tidings_ports::{IndexedSend, MailboxChange, StoreError};
 
 use crate::telemetry::{EVENTS_TOTAL, LATENCY_SECONDS};
 use crate::{BatchOutcome, Projector};
@@ -23,8 +23,8 @@ const READS_IN_FLIGHT: usize = 64;
 struct RecallState {
     /// The recall's own command is there: it was projected already.
     already_recalled: bool,
-    /// The recalled delivery's `msg_id` and, while its row exists, its body.
-    delivered: Option<(MsgId, Option<MessageBody>)>,
+    /// The recalled delivery's `msg_id`.
+    delivered: Option<MsgId>,
 }
 
 /// What stamping a batch needs from the store.
@@ -48,7 +48,7 @@ impl Projector {
         let StampingState { mut heads, already_delivered, recalls } = self.read_stamping_state(events).await?;
         let mut already_delivered = already_delivered.into_iter();
         let mut recalls = recalls.into_iter();
-        let mut delivered_in_batch: HashMap<(Mailbox, &str), (MsgId, &MessageBody)> = HashMap::new();
+        let mut delivered_in_batch: HashMap<(Mailbox, &str), MsgId> = HashMap::new();
         let mut recalled_in_batch: HashSet<(Mailbox, &str)> = HashSet::new();
         let mut latest: BTreeMap<Mailbox, MsgId> = BTreeMap::new();
         let mut changes = Vec::with_capacity(events.len());
@@ -80,7 +80,7 @@ impl Projector {
                         continue;
                     }
                     let msg_id = stamp(mailbox, delivery.create_time_us);
-                    delivered_in_batch.insert(dedupe, (msg_id, &delivery.body));
+                    delivered_in_batch.insert(dedupe, msg_id);
                     create_times.push(delivery.create_time_us);
                     changes.push(MailboxChange::Insert(StoredMessage {
                         mailbox,
@@ -94,25 +94,22 @@ impl Projector {
                 MailboxEvent::Recalled { dedupe_key, at_us, .. } => {
                     let stored = recalls.next().expect("one answer per recall");
                     let key = (mailbox, dedupe_key.as_str());
-                    let delivered = match delivered_in_batch.get(&key) {
-                        Some((msg_id, body)) => Some((*msg_id, Some((*body).clone()))),
-                        None => stored.delivered,
-                    };
-                    // A repeated recall, or one of a message this mailbox never got (a
-                    // msgkey's other sends), changes nothing.
-                    let Some((recalled, body)) = delivered.filter(|_| !stored.already_recalled) else {
+                    // One of a message this mailbox never got (a msgkey's other sends)
+                    // changes nothing.
+                    let Some(recalled) = delivered_in_batch.get(&key).copied().or(stored.delivered) else {
                         duplicates += 1;
                         continue;
                     };
-                    if !recalled_in_batch.insert(key) {
+                    if stored.already_recalled || !recalled_in_batch.insert(key) {
+                        // A repeat. The row is deleted again all the same: a crash may have
+                        // left a command without its delete (a call's writes can be split).
+                        changes.push(MailboxChange::Delete { mailbox, msg_id: recalled });
                         duplicates += 1;
                         continue;
                     }
                     let msg_id = stamp(mailbox, *at_us);
                     changes.push(MailboxChange::Delete { mailbox, msg_id: recalled });
-                    changes.push(MailboxChange::Insert(delete_command(
-                        mailbox, msg_id, *at_us, dedupe_key, recalled, body,
-                    )));
+                    changes.push(MailboxChange::Insert(delete_command(mailbox, msg_id, *at_us, dedupe_key, recalled)));
                 }
                 MailboxEvent::ReadUpTo { up_to, .. } => {
                     changes.push(MailboxChange::MarkReadUpTo { mailbox, up_to: *up_to })
@@ -195,39 +192,22 @@ impl Projector {
     async fn read_recall_state(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<RecallState, StoreError> {
         let command_key = Delivery::recall_dedupe_key(dedupe_key);
         let already_recalled = self.store.find_delivery(mailbox, &command_key).await?.is_some();
-        let delivered = match self.store.find_delivery(mailbox, dedupe_key).await? {
-            Some(msg_id) if !already_recalled => {
-                let range = MsgRange { after: Some(msg_id - 1), before: Some(msg_id + 1) };
-                let row = self.store.read_mailbox(mailbox, range, Order::Ascending, 1).await?.pop();
-                Some((msg_id, row.map(|message| message.body)))
-            }
-            found => found.map(|msg_id| (msg_id, None)),
-        };
+        let delivered = self.store.find_delivery(mailbox, dedupe_key).await?;
         Ok(RecallState { already_recalled, delivered })
     }
 }
 
-/// The row a recall leaves at `msg_id`: the recalled message's fields without its content
-/// (its expiry too: once the copy on a device has expired, the command is moot), or, when
-/// the row is gone already (deleted by its owner), only its owner.
-fn delete_command(
-    mailbox: Mailbox,
-    msg_id: MsgId,
-    at_us: i64,
-    dedupe_key: &str,
-    recalled: MsgId,
-    body: Option<MessageBody>,
-) -> StoredMessage {
-    let body = match body {
-        Some(body) => MessageBody { content: String::new(), ..body },
-        None => MessageBody { to_uid: mailbox.uid, ..MessageBody::default() },
-    };
+/// The row a recall leaves at `msg_id`: the owner and the recalled `msg_id`, nothing of the
+/// message. Made from the event alone, so a replay makes the same row whatever happened to
+/// the message's row meanwhile (deleted by its owner, expired); a command about an expired
+/// copy is one a device ignores.
+fn delete_command(mailbox: Mailbox, msg_id: MsgId, at_us: i64, dedupe_key: &str, recalled: MsgId) -> StoredMessage {
     StoredMessage {
         mailbox,
         msg_id,
         create_time_us: at_us,
         dedupe_key: Delivery::recall_dedupe_key(dedupe_key),
-        body,
+        body: MessageBody { to_uid: mailbox.uid, ..MessageBody::default() },
         recalls: Some(recalled),
     }
 }

@@ -114,16 +114,13 @@ impl Puller {
             HistoryDirection::Before(anchor) => (MsgRange { after: None, before: Some(anchor) }, Order::Descending),
             HistoryDirection::After(anchor) => (MsgRange { after: Some(anchor), before: None }, Order::Ascending),
         };
-        // Expired rows are dropped after the read, so the page may come out short; it is
-        // still a correct page, and `has_more` tells whether to go on.
+        // Expired rows and delete commands are dropped by the merge, so the page may come
+        // out short; it is still a correct page, and `has_more` tells whether to go on.
         let rows = self.store.read_mailbox(mailbox, range, order, limit + 1).await?;
-        let has_more_private = rows.len() > limit;
-        let private: Vec<MailboxEntry> =
-            rows.iter().map(MailboxEntry::from_private).filter(|e| !e.is_expired(now_s)).collect();
+        let private: Vec<MailboxEntry> = rows.iter().map(MailboxEntry::from_private).collect();
         let (public, templates) = self.public.get_with_templates(mailbox.app_id).await?;
-        let mut page =
-            merge_history(private, public.visible_entries(viewer, &state.hidden_broadcasts, now_s), direction, limit);
-        page.has_more |= has_more_private;
+        let visible = public.visible_entries(viewer, &state.hidden_broadcasts, now_s);
+        let mut page = merge_history(private, visible, direction, limit, now_s);
         mark_read(&mut page.messages, &state);
         templates.personalize(&mut page.messages, viewer, &state.attributes);
         metrics::histogram!(PULL_SECONDS, "kind" => "history").record(started.elapsed().as_secs_f64());

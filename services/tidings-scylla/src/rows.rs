@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use scylla::value::MaybeUnset;
 use tidings_domain::message::{Attributes, Mailbox, MessageBody, StoredMessage};
 use tidings_domain::{AppId, BroadcastId, MsgId, PublicSeq, Uid};
 use tidings_ports::StoreError;
@@ -37,7 +38,8 @@ pub(crate) struct MessageValues {
     msgkey: String,
     content: String,
     expire_at_s: i64,
-    recalls: Option<MsgId>,
+    /// Unset on a message (not null, which would write a tombstone into every row).
+    recalls: MaybeUnset<MsgId>,
     ttl: i32,
 }
 
@@ -60,7 +62,7 @@ impl MessageValues {
             msgkey: body.msgkey.clone(),
             content: body.content.clone(),
             expire_at_s: body.expire_at_s,
-            recalls: message.recalls,
+            recalls: MaybeUnset::from_option(message.recalls),
             ttl: ttl_seconds(body.expire_at_s, now_s),
         }
     }

@@ -103,3 +103,21 @@ fn a_huge_length_in_corrupt_input_is_an_error() {
         "dead_letter v1: malformed datum: length 2147483647 at byte 0 exceeds the 0 bytes left"
     );
 }
+
+/// The schema's attributes are an array, which can name one attribute twice; the codec
+/// refuses that rather than keep one of them quietly.
+#[test]
+fn an_attribute_named_twice_is_an_error() {
+    let codec = EventCodec::new();
+    let event = mailbox_events().into_iter().last().expect("the attributes example");
+    let apache_avro::types::Value::Record(mut fields) = crate::mailbox::to_value(&event) else { panic!() };
+    let apache_avro::types::Value::Union(branch, mut change) = fields.remove(0).1 else { panic!() };
+    let apache_avro::types::Value::Record(change_fields) = change.as_mut() else { panic!() };
+    let apache_avro::types::Value::Array(attributes) = &mut change_fields[1].1 else { panic!() };
+    attributes.push(attributes[0].clone());
+    let datum =
+        apache_avro::types::Value::Record(vec![("event".into(), apache_avro::types::Value::Union(branch, change))]);
+    let bytes = codec.families.mailbox.encode(datum);
+    let error = codec.decode_mailbox(&bytes).unwrap_err();
+    assert!(error.to_string().contains("\"nickname\" twice"), "{error}");
+}
