@@ -199,23 +199,14 @@ fn reach_cost_table(report: &BroadcastReport) -> Table {
     ]);
     for run in &report.runs {
         for kind in [SyncKind::First, SyncKind::Incremental] {
-            let mean = |reach: bool| {
-                let rates: Vec<f64> = run
-                    .storms
-                    .iter()
-                    .filter(|s| s.public_cache && s.content == Content::Plain && s.sync == kind)
-                    .filter(|s| s.reach_counting == reach)
-                    .map(|s| s.pulls_per_second)
-                    .collect();
-                (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
-            };
+            let mean = |reach: bool| mean_rate(run, kind, Content::Plain, reach);
             let (Some(off), Some(on)) = (mean(false), mean(true)) else { continue };
             table.row(vec![
                 count(run.users as u64),
                 kind.as_str().to_owned(),
                 count(off.round() as u64),
                 count(on.round() as u64),
-                format!("{:+.1} %", (off - on) / off * 100.0),
+                cost_against(off, on),
             ]);
         }
     }
@@ -236,17 +227,9 @@ fn personalization_cost_table(report: &BroadcastReport) -> Table {
     ]);
     for run in &report.runs {
         for kind in [SyncKind::First, SyncKind::Incremental] {
-            let mean = |content: Content| {
-                let rates: Vec<f64> = run
-                    .storms
-                    .iter()
-                    .filter(|s| s.public_cache && !s.reach_counting && s.sync == kind && s.content == content)
-                    .map(|s| s.pulls_per_second)
-                    .collect();
-                (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
-            };
+            let mean = |content: Content| mean_rate(run, kind, content, false);
             let [Some(plain), Some(template), Some(attributes)] = Content::ALL.map(mean) else { continue };
-            let cost = |rate: f64| format!("{:+.1} %", (plain - rate) / plain * 100.0);
+            let cost = |rate: f64| cost_against(plain, rate);
             table.row(vec![
                 count(run.users as u64),
                 kind.as_str().to_owned(),
@@ -259,6 +242,22 @@ fn personalization_cost_table(report: &BroadcastReport) -> Table {
         }
     }
     table
+}
+
+/// The mean pulls/s of a run's cache-on storms of one sync kind, content and reach setting.
+fn mean_rate(run: &RunReport, kind: SyncKind, content: Content, reach: bool) -> Option<f64> {
+    let rates: Vec<f64> = run
+        .storms
+        .iter()
+        .filter(|s| s.public_cache && s.sync == kind && s.content == content && s.reach_counting == reach)
+        .map(|s| s.pulls_per_second)
+        .collect();
+    (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
+}
+
+/// What going from `base` pulls/s to `rate` costs, in percent of `base`.
+fn cost_against(base: f64, rate: f64) -> String {
+    format!("{:+.1} %", (base - rate) / base * 100.0)
 }
 
 fn load(load: Option<f64>) -> String {
