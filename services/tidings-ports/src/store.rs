@@ -69,6 +69,15 @@ pub struct IndexedSend {
     pub recipients: Vec<Uid>,
 }
 
+impl IndexedSend {
+    /// The keys the send is found under: its request key, and its dedupe key when that
+    /// differs (a send with a msgkey).
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        let dedupe_key = (self.dedupe_key != self.request_key).then_some(self.dedupe_key.as_str());
+        std::iter::once(self.request_key.as_str()).chain(dedupe_key)
+    }
+}
+
 /// What [`Store::find_send`] answers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundSend {

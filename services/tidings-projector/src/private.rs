@@ -191,9 +191,11 @@ impl Projector {
 
     async fn read_recall_state(&self, mailbox: Mailbox, dedupe_key: &str) -> Result<RecallState, StoreError> {
         let command_key = Delivery::recall_dedupe_key(dedupe_key);
-        let already_recalled = self.store.find_delivery(mailbox, &command_key).await?.is_some();
-        let delivered = self.store.find_delivery(mailbox, dedupe_key).await?;
-        Ok(RecallState { already_recalled, delivered })
+        let (command, delivered) = tokio::try_join!(
+            self.store.find_delivery(mailbox, &command_key),
+            self.store.find_delivery(mailbox, dedupe_key)
+        )?;
+        Ok(RecallState { already_recalled: command.is_some(), delivered })
     }
 }
 

@@ -26,11 +26,7 @@ pub(crate) async fn index_sends(
 ) -> Result<(), StoreError> {
     let mut writes = Vec::new();
     for send in sends {
-        let mut keys = vec![send.request_key.clone()];
-        if send.dedupe_key != send.request_key {
-            keys.push(send.dedupe_key.clone());
-        }
-        for send_key in keys {
+        for send_key in send.keys() {
             let mut batch = Batch::new(BatchType::Unlogged);
             batch.set_is_idempotent(true);
             let values: Vec<SendValues> = send
@@ -40,7 +36,7 @@ pub(crate) async fn index_sends(
                     batch.append_statement(statements.index_send.clone());
                     SendValues {
                         app_id: send.app_id,
-                        send_key: send_key.clone(),
+                        send_key: send_key.to_owned(),
                         uid: *uid,
                         dedupe_key: send.dedupe_key.clone(),
                     }

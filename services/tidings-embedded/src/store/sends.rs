@@ -14,11 +14,7 @@ impl StoreInner {
     pub(super) fn index_sends(&self, sends: &[IndexedSend]) -> Result<(), StoreError> {
         let mut batch = self.database.batch().durability(Some(PersistMode::SyncAll));
         for send in sends {
-            let mut keys = vec![send.request_key.as_str()];
-            if send.dedupe_key != send.request_key {
-                keys.push(&send.dedupe_key);
-            }
-            for key in keys {
+            for key in send.keys() {
                 for uid in &send.recipients {
                     batch.insert(&self.sends, send_key(send.app_id, key, Some(*uid)), send.dedupe_key.as_bytes());
                 }

@@ -7,14 +7,14 @@ use axum::http::StatusCode;
 use serde::Deserialize;
 use tidings_domain::audit::AuditSubject;
 use tidings_domain::broadcast::LifecycleAction;
-use tidings_domain::message::Mailbox;
+use tidings_domain::message::{Attributes, Mailbox};
 use tidings_domain::{AppId, BroadcastId, Uid};
 use tidings_ingest::{MAX_AUDIT_LIMIT, SendReference};
 use utoipa::IntoParams;
 
 use super::{applied, parse_number, query_params};
 use crate::BusinessState;
-use crate::auth::CallerRole;
+use crate::auth::{CallerRole, Claims};
 use crate::bodies::{
     Accepted, AttributesBody, AuditEntry, AuditList, Broadcast, BroadcastDraftRequest, BroadcastList,
     BroadcastPatchRequest, RecallAccepted, RecallByMsgkeyRequest, SendAccepted, SendRequest, WhitelistBody,
@@ -131,9 +131,7 @@ pub(crate) async fn put_attributes(
     ValidPath(path): ValidPath<UserPath>,
     ValidJson(AttributesBody(attributes)): ValidJson<AttributesBody>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
-    claims.require(&[CallerRole::App], path.app_id)?;
-    state.ingest.replace_attributes(Mailbox::new(path.app_id, path.uid), attributes).await?;
-    Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
+    replace_attributes(&state, &claims, &path, attributes).await
 }
 
 /// Remove a user's attributes.
@@ -145,8 +143,18 @@ pub(crate) async fn delete_attributes(
     Caller(claims): Caller,
     ValidPath(path): ValidPath<UserPath>,
 ) -> Result<(StatusCode, Json<Accepted>), ApiError> {
+    replace_attributes(&state, &claims, &path, Default::default()).await
+}
+
+/// `PUT` and `DELETE` of a user's attributes: a replacement, empty for a removal.
+async fn replace_attributes(
+    state: &BusinessState,
+    claims: &Claims,
+    path: &UserPath,
+    attributes: Attributes,
+) -> Result<(StatusCode, Json<Accepted>), ApiError> {
     claims.require(&[CallerRole::App], path.app_id)?;
-    state.ingest.replace_attributes(Mailbox::new(path.app_id, path.uid), Default::default()).await?;
+    state.ingest.replace_attributes(Mailbox::new(path.app_id, path.uid), attributes).await?;
     Ok((StatusCode::ACCEPTED, Json(Accepted { accepted: true })))
 }
 
